@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+
+from transfer_gate import create_app
+from transfer_gate.rules import load_rulebook
+from transfer_gate.service import Runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+RULESETS = ROOT / "rulesets"
+PROFILES = ROOT / "country_profiles"
+
+
+@pytest.fixture(scope="session")
+def runtime():
+    """A runtime over the shipped rules and profiles, without a decision log (engine-level tests)."""
+    return Runtime.build(RULESETS, PROFILES, log=None)
+
+
+@pytest.fixture(scope="session")
+def book():
+    return load_rulebook(RULESETS)
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A fresh app per test, with its own SQLite decision log."""
+    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,99 @@
+"""The citation registry: every authority a rule may cite, in the contract's ref grammar."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from .errors import CitationError
+from .model import Citation
+
+# Contract §3: <instrument> <article>[(<paragraph>)][(<item in lower-case roman>)], plus the
+# instrument-specific forms the contract lists (SR (n), Basic Policy sections, GL sections, QA numbers).
+REF_GRAMMAR = re.compile(
+    r"^(?:"
+    r"(?:APPI|Cabinet Order|PPC Rules) \d+(?:\(\d+\))?(?:\((?:i|ii|iii|iv|v|vi|vii|viii|ix|x|xi|xii)\))?"
+    r"|SR \([1-5]\)"
+    r"|Basic Policy \d+(?:\(\d+\))?[①②③④⑤⑥⑦⑧⑨⑩]?"
+    r"|PPC GL (?:Offshore|General|Anonymized) \d+(?:-\d+)*"
+    r"|PPC QA \d+-\d+"
+    r")$"
+)
+
+_ENTRY_KEYS = {"ref", "title", "title_ja", "url", "verified", "note"}
+_INSTRUMENT_KEYS = {"title", "title_ja", "url"}
+
+
+def is_valid_ref(ref: str) -> bool:
+    """Tell whether a ref follows the contract's citation grammar."""
+    return bool(REF_GRAMMAR.match(ref))
+
+
+class CitationRegistry:
+    """The refs, their English and Japanese titles and their URLs."""
+
+    def __init__(self, entries: dict[str, Citation], instruments: dict[str, dict], digest_source: bytes):
+        self._entries = entries
+        self.instruments = instruments
+        self.source = digest_source
+
+    @classmethod
+    def load(cls, path: Path) -> "CitationRegistry":
+        """Load and validate the registry file; every problem names the file and the ref."""
+        raw = path.read_bytes()
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise CitationError(path, f"not valid YAML: {exc}") from exc
+        if not isinstance(data, dict) or set(data) - {"instruments", "citations"}:
+            raise CitationError(path, "expected the keys 'instruments' and 'citations' only")
+        instruments = data.get("instruments") or {}
+        for name, inst in instruments.items():
+            if not isinstance(inst, dict) or set(inst) - _INSTRUMENT_KEYS:
+                raise CitationError(path, f"instrument needs only {sorted(_INSTRUMENT_KEYS)}", name)
+        entries: dict[str, Citation] = {}
+        for entry in data.get("citations") or []:
+            ref = entry.get("ref") if isinstance(entry, dict) else None
+            if not ref:
+                raise CitationError(path, f"entry without a ref: {entry!r}")
+            unknown = set(entry) - _ENTRY_KEYS
+            if unknown:
+                raise CitationError(path, f"unknown keys {sorted(unknown)}", ref)
+            if not is_valid_ref(ref):
+                raise CitationError(path, "ref does not follow the contract's citation grammar", ref)
+            if ref in entries:
+                raise CitationError(path, "ref listed twice", ref)
+            for key in ("title", "title_ja", "url"):
+                if not entry.get(key):
+                    raise CitationError(path, f"missing {key}", ref)
+            entries[ref] = Citation(ref, entry["title"], entry["title_ja"], entry["url"])
+        return cls(entries, instruments, raw)
+
+    def __contains__(self, ref: str) -> bool:
+        return ref in self._entries
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, ref: str) -> Citation:
+        """Return the registry entry for a ref; an unknown ref is a data error, never a guess."""
+        try:
+            return self._entries[ref]
+        except KeyError:
+            raise CitationError("citation registry", "unknown citation ref", ref) from None
+
+    def check(self, refs, path, item) -> tuple[str, ...]:
+        """Validate refs used by a data file, naming the file and item on error."""
+        out = []
+        for ref in refs or ():
+            if not isinstance(ref, str) or not is_valid_ref(ref):
+                raise CitationError(path, f"citation {ref!r} does not follow the contract's grammar", item)
+            if ref not in self._entries:
+                raise CitationError(path, f"citation {ref!r} is not in the citation registry", item)
+            out.append(ref)
+        return tuple(out)

@@ -1,0 +1,275 @@
+"""evaluate(request, …) -> Decision: the pure core. No Flask, no database, no clock.
+
+Combining, written down (and inverted from Cedar where Cedar is lax):
+
+1. One fact per kind of data in the request; the matcher returns every rule that fires.
+2. Per kind: a deny reason beats any route; otherwise the first satisfied route in the ruleset's
+   route order (least burdensome first) is the route; no satisfied route is a deny (default
+   deny). Conditions and records apply when their `on_route` includes the chosen route.
+3. Across kinds: the most restrictive result wins (deny > conditional > allow, then the more
+   burdensome route, then more conditions); the answer names the kind that decided it and
+   lists every kind's own result. A conditional answer carries every kind's conditions.
+4. A rule that errors, an unknown rule id, or a kind no rule speaks to fails the whole
+   decision (EngineFailure) — it is never skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import EngineFailure
+from .facts import base_facts
+from .model import (
+    Condition,
+    Decision,
+    KindResult,
+    Path,
+    RecordItem,
+    Records,
+    Remedy,
+    TraceEntry,
+    TransferRequest,
+)
+from .rules import RuleBook, Ruleset
+
+SEVERITY = {"allow": 0, "conditional": 1, "deny": 2}
+# Ties between kinds with the same outcome and route go to the kind the law treats more strictly.
+KIND_RANK = {"statistical": 0, "anonymized": 1, "personally_referable": 2, "personal_data": 3,
+             "pseudonymized": 4, "special_care": 5}
+
+_PROFILE_TOPICS = {
+    "law": ("the comprehensive data-protection law", "包括的な個人情報保護法制の有無"),
+    "oecd8_gaps": ("which OECD-8 principles lack a counterpart", "OECD8原則に対応する義務・権利の欠如"),
+    "government_access": ("government-access duties that may significantly affect the principal",
+                          "本人の権利利益に重大な影響を及ぼし得る政府の情報収集への協力義務"),
+    "localization": ("data-localization duties", "データの国内保存義務（データローカライゼーション）"),
+    "system_summary": ("a summary of the protection system", "個人情報保護制度の概要"),
+}
+
+
+@dataclass
+class _KindAnswer:
+    kind: str
+    categories: tuple[str, ...]
+    outcome: str
+    route: str
+    rules: list  # rules that fired for this kind, in firing order, in force on as_of
+    deny_rules: list
+    conditions: list
+    records: list
+    paths: list
+    remedies: list
+    used: list  # rules whose effect the answer rests on
+
+
+def _render(text: str, ctx: dict) -> str:
+    return text.format_map(ctx) if "{" in text else text
+
+
+def _context(request: TransferRequest, profile) -> dict:
+    if profile is None:
+        return {
+            "destination": request.destination,
+            "destination_name": "a country not yet identified",
+            "destination_name_ja": "未特定の国",
+            "profile_missing": "the destination country", "profile_missing_ja": "移転先国",
+            "profile_reviewed": "never",
+        }
+    missing = getattr(profile, "missing", ()) or ()
+    return {
+        "destination": profile.code,
+        "destination_name": profile.name,
+        "destination_name_ja": profile.name_ja,
+        "profile_missing": ", ".join(_PROFILE_TOPICS.get(m, (m, m))[0] for m in missing) or "nothing",
+        "profile_missing_ja": "、".join(_PROFILE_TOPICS.get(m, (m, m))[1] for m in missing) or "なし",
+        "profile_reviewed": profile.reviewed.isoformat() if profile.reviewed else "never",
+    }
+
+
+def destination_details(profile) -> tuple[dict, ...]:
+    """Return the country-specific content a PPC Rules 17(2) notice or a Rules 18 check needs."""
+    if profile is None:
+        return ()
+    data = profile.data
+    out = []
+
+    def add(topic, text, text_ja, sources):
+        if text or text_ja:
+            out.append({"topic": topic, "text": text or "", "text_ja": text_ja or "", "sources": list(sources or [])})
+
+    law = data.get("law") or {}
+    srcs = [s.get("url") for s in data.get("sources") or [] if isinstance(s, dict) and s.get("url")]
+    add("system", data.get("system_summary"), data.get("system_summary_ja"),
+        ([law["url"]] if law.get("url") else []) + ([data["ppc_survey_url"]] if data.get("ppc_survey_url") else []) or srcs)
+    gaps = data.get("oecd8_gaps")
+    if gaps is not None:
+        add("oecd8_gaps",
+            "OECD-8 principles without a counterpart: " + (", ".join(g.replace("_", " ") for g in gaps) if gaps else "none (all eight have a counterpart)"),
+            "対応する規定が見当たらないOECD8原則: " + ("、".join(gaps) if gaps else "なし（8原則すべてに対応する規定あり）"),
+            [data["ppc_survey_url"]] if data.get("ppc_survey_url") else srcs)
+    for topic in ("government_access", "localization"):
+        entry = data.get(topic) or {}
+        if entry.get("present"):
+            add(topic, entry.get("summary"), entry.get("summary_ja"), entry.get("sources"))
+    return tuple(out)
+
+
+def _decide_kind(kind, categories, rules, ruleset: Ruleset, ctx, details) -> _KindAnswer:
+    deny_rules = [r for r in rules if r.deny]
+    satisfied = {r.route for r in rules if r.route}
+    not_applicable = {na for r in rules for na in r.not_applicable} - satisfied
+    route = "none"
+    if not deny_rules:
+        route = next((r.id for r in ruleset.routes if r.id in satisfied), "none")
+    denied = route == "none"
+    used = []
+    conditions, records = [], []
+    if not denied:
+        for rule in rules:
+            contributes = rule.route == route
+            for spec in rule.conditions:
+                if not spec.on_route or route in spec.on_route:
+                    conditions.append(Condition(
+                        id=spec.id, text=_render(spec.text, ctx), text_ja=_render(spec.text_ja, ctx),
+                        citations=spec.citations, recheck_within_days=spec.recheck_within_days,
+                        kinds=(kind,), details=details if spec.details == "destination_system" else (),
+                    ))
+                    contributes = True
+            if rule.records and (not rule.records.on_route or route in rule.records.on_route):
+                records.append(rule.records)
+                contributes = True
+            if contributes:
+                used.append(rule)
+    paths = []
+    for r in ruleset.routes:
+        if r.id in satisfied:
+            paths.append(Path(r.id, "satisfied"))
+        elif r.id in not_applicable:
+            paths.append(Path(r.id, "not_applicable"))
+        else:
+            specs = [m for rule in rules for m in rule.missing if m.route == r.id]
+            texts = [(_render(m.text, ctx), _render(m.text_ja, ctx)) for m in specs] or [(r.missing.text, r.missing.text_ja)]
+            texts = list(dict.fromkeys(texts))
+            paths.append(Path(r.id, "unsatisfied", tuple(t for t, _ in texts), tuple(j for _, j in texts)))
+    remedies = []
+    if denied:
+        used.extend(deny_rules)
+        used.extend(rule for rule in rules if (rule.missing or rule.remedies) and rule not in used)
+        for rule in rules:
+            for spec in rule.remedies:
+                remedies.append(Remedy(spec.id, spec.route, _render(spec.text, ctx), _render(spec.text_ja, ctx),
+                                       (), (), spec.citations))
+        if not deny_rules:
+            for p in paths:
+                if p.status == "unsatisfied":
+                    r = ruleset.route(p.route)
+                    remedies.append(Remedy(f"{ruleset.name}.remedy.{r.id}", r.id, _render(r.remedy.text, ctx),
+                                           _render(r.remedy.text_ja, ctx), p.missing, p.missing_ja, r.citations))
+    outcome = "deny" if denied else ("conditional" if conditions or any(rec.required for rec in records) else "allow")
+    return _KindAnswer(kind, categories, outcome, route, rules, deny_rules, conditions, records, paths, remedies, used)
+
+
+def _merge_records(specs, ctx) -> Records:
+    if not any(s.required for s in specs):
+        return Records(False, None, (), tuple(dict.fromkeys(c for s in specs for c in s.citations)))
+    required = [s for s in specs if s.required]
+
+    def years(d):  # ISO durations here are whole years/months/days; compare on a day scale
+        import re
+        y, m, dd = (int(x or 0) for x in re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", d).groups())
+        return y * 366 + m * 31 + dd
+
+    retention = max((s.retention for s in required), key=years)
+    items = tuple(dict.fromkeys(RecordItem(_render(i.text, ctx), _render(i.text_ja, ctx)) for s in required for i in s.items))
+    cites = tuple(dict.fromkeys(c for s in required for c in s.citations))
+    return Records(True, retention, items, cites)
+
+
+def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile, matcher) -> Decision:
+    """Decide one request under one ruleset; `profile` is the destination's profile or None if unknown."""
+    kinds = book.taxonomy.kinds_of(request.data_categories, request.data_origin)
+    base = base_facts(request, profile)
+    facts = [dict(base, kind=kind, id=kind) for kind in kinds]
+    fired = matcher.match(ruleset.name, facts)
+    per_kind: dict[str, list] = {kind: [] for kind in kinds}
+    trace = []
+    for fact_id, rule_id in fired:
+        if fact_id not in per_kind:
+            raise EngineFailure(f"the matcher answered for an unknown fact {fact_id!r}")
+        try:
+            rule = ruleset.rule(rule_id)
+        except KeyError:
+            raise EngineFailure(f"the matcher fired an unknown rule {rule_id!r}") from None
+        if rule.in_force(request.as_of):
+            per_kind[fact_id].append(rule)
+            trace.append(TraceEntry(rule.id, fact_id, rule.citations))
+    empty = [k for k, rules in per_kind.items() if not rules]
+    if empty:
+        raise EngineFailure(f"no rule in force on {request.as_of} speaks to {empty}: the ruleset has a gap")
+
+    ctx = _context(request, profile)
+    details = destination_details(profile)
+    route_rank = {r.id: i for i, r in enumerate(ruleset.routes)}
+    answers = [_decide_kind(k, kinds[k], per_kind[k], ruleset, ctx, details) for k in kinds]
+    decisive = max(answers, key=lambda a: (SEVERITY[a.outcome], route_rank.get(a.route, -1), len(a.conditions),
+                                           KIND_RANK.get(a.kind, 0)))
+    outcome = decisive.outcome
+    counted = [a for a in answers if a.outcome == "deny"] if outcome == "deny" else answers
+
+    conditions: dict[str, Condition] = {}
+    if outcome != "deny":
+        for a in answers:
+            for c in a.conditions:
+                prior = conditions.get(c.id)
+                conditions[c.id] = c if prior is None else Condition(
+                    prior.id, prior.text, prior.text_ja, prior.citations, prior.recheck_within_days,
+                    tuple(dict.fromkeys(prior.kinds + c.kinds)), prior.details)
+    records = _merge_records([s for a in answers for s in a.records], ctx) if outcome != "deny" else Records()
+    remedies = list({r.id: r for a in counted for r in a.remedies}.values()) if outcome == "deny" else []
+
+    refs: list[str] = []
+    for a in counted:
+        for rule in a.used:
+            refs.extend(rule.citations)
+        if outcome == "deny":
+            for r in a.remedies:
+                refs.extend(r.citations)
+    for c in conditions.values():
+        refs.extend(c.citations)
+    refs.extend(records.citations)
+    citations = tuple(book.citations.get(ref) for ref in dict.fromkeys(refs))
+    deny_reasons = tuple(
+        {"rule": r.id, "data_kind": a.kind, "text": _render(r.deny.text, ctx), "text_ja": _render(r.deny.text_ja, ctx),
+         "citations": list(r.citations)}
+        for a in counted for r in a.deny_rules
+    ) if outcome == "deny" else ()
+
+    return Decision(
+        outcome=outcome,
+        regime=ruleset.regime,
+        route=decisive.route,
+        conditions=tuple(conditions.values()),
+        remedies=tuple(remedies),
+        paths=tuple(decisive.paths),
+        citations=citations,
+        records=records,
+        trace=tuple(trace),
+        ruleset={"name": ruleset.name, "version": ruleset.version, "digest": ruleset.digest},
+        country_profile=_profile_stamp(request, profile),
+        decided_by=decisive.kind,
+        data_kinds=tuple(KindResult(a.kind, a.categories, a.outcome, a.route,
+                                    tuple(r.id for r in a.deny_rules)) for a in answers),
+        deny_reasons=deny_reasons,
+    )
+
+
+def _profile_stamp(request, profile) -> dict:
+    if profile is None:
+        return {"code": request.destination, "digest": None, "reviewed": None, "curated": False, "stale": True}
+    return {
+        "code": profile.code,
+        "digest": profile.digest,
+        "reviewed": profile.reviewed.isoformat() if profile.reviewed else None,
+        "curated": profile.curated,
+        "stale": profile.stale,
+    }

@@ -1,0 +1,232 @@
+"""The domain objects that pass between the layers: frozen, JSON-ready, free of Flask and SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+OUTCOMES = ("allow", "conditional", "deny")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str | None = None
+    relationship: str = "third_party"
+    safeguards: tuple[str, ...] = ()
+    handles_data: bool = True
+    links_to_individuals: bool = False
+    academic_institution: bool = False
+
+
+@dataclass(frozen=True)
+class Basis:
+    consent: str = "none"
+    exception: str | None = None
+    opt_out: bool = False
+    public_announcement: bool = False
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """One validated request of contract §2; `as_of` is always resolved to a date."""
+
+    origin: str
+    destination: str
+    data_categories: tuple[str, ...]
+    as_of: date
+    data_origin: str | None = None
+    recipient: Recipient = field(default_factory=Recipient)
+    basis: Basis = field(default_factory=Basis)
+    reference: str | None = None
+
+    def to_dict(self) -> dict:
+        """Return the canonical JSON form: every field, defaults filled in."""
+        return {
+            "origin": self.origin,
+            "destination": self.destination,
+            "data_categories": list(self.data_categories),
+            "data_origin": self.data_origin,
+            "recipient": {
+                "name": self.recipient.name,
+                "relationship": self.recipient.relationship,
+                "safeguards": list(self.recipient.safeguards),
+                "handles_data": self.recipient.handles_data,
+                "links_to_individuals": self.recipient.links_to_individuals,
+                "academic_institution": self.recipient.academic_institution,
+            },
+            "basis": {
+                "consent": self.basis.consent,
+                "exception": self.basis.exception,
+                "opt_out": self.basis.opt_out,
+                "public_announcement": self.basis.public_announcement,
+            },
+            "as_of": self.as_of.isoformat(),
+            "reference": self.reference,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    ref: str
+    title: str
+    title_ja: str
+    url: str
+
+    def to_dict(self) -> dict:
+        return {"ref": self.ref, "title": self.title, "title_ja": self.title_ja, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Condition:
+    id: str
+    text: str
+    text_ja: str
+    citations: tuple[str, ...]
+    recheck_within_days: int | None = None
+    kinds: tuple[str, ...] = ()
+    details: tuple[dict, ...] = ()
+
+    def to_dict(self) -> dict:
+        out = {
+            "id": self.id,
+            "text": self.text,
+            "text_ja": self.text_ja,
+            "citations": list(self.citations),
+        }
+        if self.recheck_within_days is not None:
+            out["recheck_within_days"] = self.recheck_within_days
+        out["data_kinds"] = list(self.kinds)
+        if self.details:
+            out["details"] = [dict(d) for d in self.details]
+        return out
+
+
+@dataclass(frozen=True)
+class Remedy:
+    id: str
+    route: str | None
+    text: str
+    text_ja: str
+    missing: tuple[str, ...]
+    missing_ja: tuple[str, ...]
+    citations: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "route": self.route,
+            "text": self.text,
+            "text_ja": self.text_ja,
+            "missing": list(self.missing),
+            "missing_ja": list(self.missing_ja),
+            "citations": list(self.citations),
+        }
+
+
+@dataclass(frozen=True)
+class Path:
+    route: str
+    status: str  # satisfied | unsatisfied | not_applicable
+    missing: tuple[str, ...] = ()
+    missing_ja: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "route": self.route,
+            "status": self.status,
+            "missing": list(self.missing),
+            "missing_ja": list(self.missing_ja),
+        }
+
+
+@dataclass(frozen=True)
+class RecordItem:
+    text: str
+    text_ja: str
+
+
+@dataclass(frozen=True)
+class Records:
+    required: bool = False
+    retention: str | None = None
+    items: tuple[RecordItem, ...] = ()
+    citations: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "required": self.required,
+            "retention": self.retention,
+            "items": [i.text for i in self.items],
+            "items_ja": [i.text_ja for i in self.items],
+            "citations": list(self.citations),
+        }
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    rule: str
+    kind: str
+    citations: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"rule": self.rule, "data_kind": self.kind, "citations": list(self.citations)}
+
+
+@dataclass(frozen=True)
+class KindResult:
+    """The answer for one kind of data in the request, before combining."""
+
+    kind: str
+    categories: tuple[str, ...]
+    outcome: str
+    route: str
+    deny_reasons: tuple[str, ...] = ()
+
+    def to_dict(self, decisive: bool) -> dict:
+        return {
+            "kind": self.kind,
+            "categories": list(self.categories),
+            "outcome": self.outcome,
+            "route": self.route,
+            "deny_reasons": list(self.deny_reasons),
+            "decisive": decisive,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the engine answers; the service adds decision_id and evaluated_at."""
+
+    outcome: str
+    regime: str
+    route: str
+    conditions: tuple[Condition, ...]
+    remedies: tuple[Remedy, ...]
+    paths: tuple[Path, ...]
+    citations: tuple[Citation, ...]
+    records: Records
+    trace: tuple[TraceEntry, ...]
+    ruleset: dict
+    country_profile: dict | None
+    decided_by: str
+    data_kinds: tuple[KindResult, ...]
+    deny_reasons: tuple[dict, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Return the contract §3 body (without decision_id and evaluated_at)."""
+        return {
+            "outcome": self.outcome,
+            "regime": self.regime,
+            "route": self.route,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "remedies": [r.to_dict() for r in self.remedies],
+            "paths": [p.to_dict() for p in self.paths],
+            "citations": [c.to_dict() for c in self.citations],
+            "records": self.records.to_dict(),
+            "trace": [t.to_dict() for t in self.trace],
+            "ruleset": dict(self.ruleset),
+            "country_profile": dict(self.country_profile) if self.country_profile else None,
+            "decided_by": self.decided_by,
+            "data_kinds": [k.to_dict(k.kind == self.decided_by) for k in self.data_kinds],
+            "deny_reasons": [dict(d) for d in self.deny_reasons],
+        }

@@ -1,0 +1,672 @@
+"""Country profiles: load and validate the files in `country_profiles/`, resolve them at a date.
+
+One YAML file per ISO 3166-1 alpha-2 code (`country_profiles/<CODE>.yaml`) plus group files
+(`country_profiles/groups/*.yaml`). The format is described field by field in
+`country_profiles/README.md`. `ProfileStore.load` parses and validates everything once;
+`ProfileStore.get(code, as_of)` is then a cache lookup.
+
+Every profile and the store as a whole are versioned by content digest: the sha256 of the
+canonical JSON form of the parsed files, so re-indenting a file or editing a comment does not
+change a digest, and any change of meaning does.
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pycountry
+import yaml
+
+from transfer_gate.errors import ProfileError, UnknownCountry
+
+STALE_AFTER_MONTHS = 18
+
+OECD8_PRINCIPLES = (
+    "collection_limitation",
+    "data_quality",
+    "purpose_specification",
+    "use_limitation",
+    "security_safeguards",
+    "openness",
+    "individual_participation",
+    "accountability",
+)
+
+GLOBAL_CBPR_STATUSES = ("member", "associate", "none")
+
+GROUP_FILES = ("ppc_designated", "eea", "apec", "apec_cbpr", "global_cbpr", "oecd")
+
+# Fields a history entry may not change: identity and review metadata describe the file,
+# not the country at a date.
+_HISTORY_FROZEN = ("code", "name", "curated", "reviewed", "reviewer", "sources", "history")
+
+_CODE_FILE = re.compile(r"^[A-Z]{2}\.yaml$")
+
+
+# --------------------------------------------------------------------------- YAML reading
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml, if built, is faster
+    """A safe loader without YAML 1.1 yes/no/on/off booleans, rejecting duplicate keys.
+
+    `code: NO` must stay Norway, not become False.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _construct_mapping(loader, node):
+    loader.flatten_mapping(node)
+    result = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(path) -> object:
+    """Parse one profile or group file as YAML (no yes/no booleans, no duplicate keys)."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ProfileError(path, f"cannot read: {exc}") from None
+
+
+# --------------------------------------------------------------------------- canonical form
+
+
+def _jsonable(value):
+    """Return `value` with dates as ISO strings and tuples as lists (a deep copy)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _digest(content) -> str:
+    text = json.dumps(_jsonable(content), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class _FrozenDict(dict):
+    """A dict that refuses changes, so cached profiles cannot be altered by a caller.
+
+    It is still a dict, so `json.dumps` serialises it as is.
+    """
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("country profile data is read-only; use CountryProfile.to_dict()")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __copy__(self):
+        return _thaw(self)
+
+    def __deepcopy__(self, memo):
+        return _thaw(self)
+
+    def __reduce__(self):
+        return (dict, (_thaw(self),))
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return _FrozenDict((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value):
+    if isinstance(value, dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Checker:
+    """Checks one parsed file; every error names the file and the field path."""
+
+    def __init__(self, path: Path, prefix: str = ""):
+        self.path = path
+        self.prefix = prefix
+
+    def fail(self, item: str, message: str):
+        item = f"{self.prefix}{item}" if item else (self.prefix.rstrip(".") or None)
+        raise ProfileError(self.path, message, item=item)
+
+    def mapping(self, value, item: str, required: tuple, optional: tuple = ()):
+        if not isinstance(value, dict):
+            self.fail(item, f"must be a mapping, got {type(value).__name__}")
+        where = f"{item}." if item else ""
+        for key in value:
+            if key not in required and key not in optional:
+                self.fail(f"{where}{key}", "unknown field")
+        for key in required:
+            if key not in value:
+                self.fail(f"{where}{key}", "required field is missing")
+        return value
+
+    def text(self, value, item: str, nullable: bool = False):
+        if value is None and nullable:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.fail(item, "must be a non-empty string" + (" or null" if nullable else ""))
+        return value
+
+    def boolean(self, value, item: str, nullable: bool = False):
+        if value is None and nullable:
+            return None
+        if not isinstance(value, bool):
+            self.fail(item, "must be true or false" + (" or null" if nullable else ""))
+        return value
+
+    def day(self, value, item: str, nullable: bool = True):
+        if value is None and nullable:
+            return None
+        if isinstance(value, datetime):
+            self.fail(item, "must be a date (YYYY-MM-DD), not a timestamp")
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.fail(item, "must be a date (YYYY-MM-DD)" + (" or null" if nullable else ""))
+
+    def url(self, value, item: str, nullable: bool = True):
+        if value is None and nullable:
+            return None
+        if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+            self.fail(item, "must be an http(s) URL" + (" or null" if nullable else ""))
+        return value
+
+    def code(self, value, item: str):
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{2}", value):
+            self.fail(item, f"must be an upper-case ISO 3166-1 alpha-2 code, got {value!r}")
+        if pycountry.countries.get(alpha_2=value) is None:
+            self.fail(item, f"{value!r} is not an ISO 3166-1 alpha-2 code")
+        return value
+
+    def urls(self, value, item: str):
+        if not isinstance(value, list):
+            self.fail(item, "must be a list of URLs")
+        for i, url in enumerate(value):
+            self.url(url, f"{item}[{i}]", nullable=False)
+        return value
+
+
+_PROFILE_KEYS = (
+    "code", "name", "name_ja", "curated", "reviewed", "reviewer", "designated", "apec_member",
+    "apec_cbpr", "global_cbpr", "oecd", "law", "authority", "system_summary",
+    "system_summary_ja", "oecd8_gaps", "government_access", "localization", "ppc_survey_url",
+    "sources", "notes",
+)
+
+
+def _check_profile(data, path: Path, prefix: str = "") -> dict:
+    """Validate one profile mapping (history excluded) and normalise its dates in place."""
+    c = _Checker(path, prefix)
+    c.mapping(data, "", _PROFILE_KEYS, ("history",) if not prefix else ())
+    c.code(data["code"], "code")
+    c.text(data["name"], "name")
+    c.text(data["name_ja"], "name_ja")
+    curated = c.boolean(data["curated"], "curated")
+    data["reviewed"] = c.day(data["reviewed"], "reviewed", nullable=not curated)
+    c.text(data["reviewer"], "reviewer", nullable=not curated)
+    if not curated:
+        if data["reviewed"] is not None:
+            c.fail("reviewed", "must be null when curated is false")
+        if data["reviewer"] is not None:
+            c.fail("reviewer", "must be null when curated is false")
+
+    d = c.mapping(data["designated"], "designated", ("value", "since", "instrument"))
+    c.boolean(d["value"], "designated.value")
+    d["since"] = c.day(d["since"], "designated.since")
+    c.text(d["instrument"], "designated.instrument", nullable=True)
+    if d["value"] and (d["since"] is None or d["instrument"] is None):
+        c.fail("designated", "a designation needs its since date and instrument")
+    if not d["value"] and (d["since"] is not None or d["instrument"] is not None):
+        c.fail("designated", "since and instrument must be null when value is false")
+
+    c.boolean(data["apec_member"], "apec_member")
+    a = c.mapping(data["apec_cbpr"], "apec_cbpr", ("participant", "since"))
+    c.boolean(a["participant"], "apec_cbpr.participant")
+    a["since"] = c.day(a["since"], "apec_cbpr.since")
+    g = c.mapping(data["global_cbpr"], "global_cbpr", ("status", "since"))
+    if g["status"] not in GLOBAL_CBPR_STATUSES:
+        c.fail("global_cbpr.status", f"must be one of {', '.join(GLOBAL_CBPR_STATUSES)}")
+    g["since"] = c.day(g["since"], "global_cbpr.since")
+    o = c.mapping(data["oecd"], "oecd", ("member", "since"))
+    c.boolean(o["member"], "oecd.member")
+    o["since"] = c.day(o["since"], "oecd.since")
+    for key, flag, value in (
+        ("apec_cbpr", "participant", a["participant"]),
+        ("global_cbpr", "status", g["status"] != "none"),
+        ("oecd", "member", o["member"]),
+    ):
+        if not value and data[key]["since"] is not None:
+            c.fail(f"{key}.since", f"must be null when {key}.{flag} says no membership")
+
+    law = c.mapping(data["law"], "law", ("exists", "name", "name_ja", "url", "in_force_since"))
+    exists = c.boolean(law["exists"], "law.exists", nullable=not curated)
+    c.text(law["name"], "law.name", nullable=True)
+    c.text(law["name_ja"], "law.name_ja", nullable=True)
+    c.url(law["url"], "law.url")
+    law["in_force_since"] = c.day(law["in_force_since"], "law.in_force_since")
+    if curated and exists:
+        c.text(law["name"], "law.name")
+        c.text(law["name_ja"], "law.name_ja")
+
+    if data["authority"] is not None:
+        au = c.mapping(data["authority"], "authority", ("name", "name_ja", "independent", "url"))
+        c.text(au["name"], "authority.name")
+        c.text(au["name_ja"], "authority.name_ja", nullable=not curated)
+        c.boolean(au["independent"], "authority.independent", nullable=True)
+        c.url(au["url"], "authority.url")
+
+    c.text(data["system_summary"], "system_summary", nullable=not curated)
+    c.text(data["system_summary_ja"], "system_summary_ja", nullable=not curated)
+
+    gaps = data["oecd8_gaps"]
+    if gaps is not None:
+        if not isinstance(gaps, list):
+            c.fail("oecd8_gaps", "must be a list of OECD-8 principle keys or null")
+        for i, key in enumerate(gaps):
+            if key not in OECD8_PRINCIPLES:
+                c.fail(f"oecd8_gaps[{i}]", f"unknown principle {key!r}")
+        if len(set(gaps)) != len(gaps):
+            c.fail("oecd8_gaps", "lists a principle twice")
+
+    for key in ("government_access", "localization"):
+        s = c.mapping(data[key], key, ("present", "summary", "summary_ja", "sources"))
+        present = c.boolean(s["present"], f"{key}.present", nullable=True)
+        c.text(s["summary"], f"{key}.summary", nullable=True)
+        c.text(s["summary_ja"], f"{key}.summary_ja", nullable=True)
+        c.urls(s["sources"], f"{key}.sources")
+        if present:
+            c.text(s["summary"], f"{key}.summary")
+            c.text(s["summary_ja"], f"{key}.summary_ja")
+            if not s["sources"]:
+                c.fail(f"{key}.sources", "a present system needs at least one source")
+
+    url = c.url(data["ppc_survey_url"], "ppc_survey_url")
+    if url is not None and not url.startswith("https://www.ppc.go.jp/"):
+        c.fail("ppc_survey_url", "must be a page on https://www.ppc.go.jp/")
+
+    if not isinstance(data["sources"], list):
+        c.fail("sources", "must be a list")
+    for i, src in enumerate(data["sources"]):
+        item = f"sources[{i}]"
+        c.mapping(src, item, ("url", "title", "retrieved"), ("note",))
+        c.url(src["url"], f"{item}.url", nullable=False)
+        c.text(src["title"], f"{item}.title")
+        src["retrieved"] = c.day(src["retrieved"], f"{item}.retrieved")
+        c.text(src.get("note"), f"{item}.note", nullable=True)
+        if src["retrieved"] is None and not src.get("note"):
+            c.fail(f"{item}.retrieved", "a source that was not retrieved needs a note saying why")
+    if curated and not data["sources"]:
+        c.fail("sources", "a curated profile needs at least one source")
+    c.text(data["notes"], "notes", nullable=True)
+    return data
+
+
+def _set_path(data: dict, dotted: str, value, checker: _Checker, item: str):
+    keys = dotted.split(".")
+    target = data
+    for key in keys[:-1]:
+        target = target.get(key) if isinstance(target, dict) else None
+        if not isinstance(target, dict):
+            checker.fail(item, f"cannot set {dotted!r}: {key!r} is not a mapping here")
+    if keys[-1] not in target:
+        checker.fail(item, "unknown field")
+    target[keys[-1]] = copy.deepcopy(value)
+
+
+def _check_history(raw: dict, path: Path) -> list:
+    c = _Checker(path)
+    history = raw.get("history", [])
+    if not isinstance(history, list):
+        c.fail("history", "must be a list")
+    entries = []
+    for i, entry in enumerate(history):
+        item = f"history[{i}]"
+        c.mapping(entry, item, ("effective_from", "effective_to", "set"), ("note",))
+        start = c.day(entry["effective_from"], f"{item}.effective_from")
+        end = c.day(entry["effective_to"], f"{item}.effective_to")
+        if start and end and start > end:
+            c.fail(item, "effective_from is after effective_to")
+        if not isinstance(entry["set"], dict) or not entry["set"]:
+            c.fail(f"{item}.set", "must be a non-empty mapping of field paths to values")
+        c.text(entry.get("note"), f"{item}.note", nullable=True)
+        overlay = {}
+        for dotted, value in entry["set"].items():
+            where = f"{item}.set.{dotted}"
+            if not isinstance(dotted, str) or dotted.split(".")[0] in _HISTORY_FROZEN:
+                c.fail(where, "this field cannot change over time")
+            overlay[dotted] = value
+        # The profile as it stood in this period must itself be valid.
+        trial = {k: copy.deepcopy(v) for k, v in raw.items() if k != "history"}
+        for dotted, value in overlay.items():
+            _set_path(trial, dotted, value, c, f"{item}.set.{dotted}")
+        _check_profile(trial, path, prefix=f"{item}.set:")
+        # Keep the normalised (date-typed) values of the trial for the overlay.
+        for dotted in overlay:
+            node = trial
+            for key in dotted.split("."):
+                node = node[key]
+            overlay[dotted] = node
+        entries.append((start, end, overlay))
+    for i, (s1, e1, o1) in enumerate(entries):
+        for j in range(i):
+            s2, e2, o2 = entries[j]
+            overlap = (s1 or date.min) <= (e2 or date.max) and (s2 or date.min) <= (e1 or date.max)
+            if overlap and set(o1) & set(o2):
+                c.fail(f"history[{i}]", f"overlaps history[{j}] for {sorted(set(o1) & set(o2))}")
+    return entries
+
+
+_MEMBER_EXTRAS = {
+    "ppc_designated": ("instrument",),
+    "global_cbpr": ("status",),
+}
+
+
+def _check_group(raw, path: Path, name: str) -> dict:
+    c = _Checker(path)
+    c.mapping(raw, "", ("name", "name_ja", "source", "members"), ("notes",))
+    c.text(raw["name"], "name")
+    c.text(raw["name_ja"], "name_ja")
+    c.text(raw.get("notes"), "notes", nullable=True)
+    src = c.mapping(raw["source"], "source", ("url", "title", "retrieved"), ("note",))
+    c.url(src["url"], "source.url", nullable=False)
+    c.text(src["title"], "source.title")
+    src["retrieved"] = c.day(src["retrieved"], "source.retrieved")
+    if not isinstance(raw["members"], list):
+        c.fail("members", "must be a list")
+    members = {}
+    for i, member in enumerate(raw["members"]):
+        item = f"members[{i}]"
+        c.mapping(member, item, ("code", "since") + _MEMBER_EXTRAS.get(name, ()), ("notes",))
+        code = c.code(member["code"], f"{item}.code")
+        if code in members:
+            c.fail(f"{item}.code", f"{code} is listed twice")
+        member["since"] = c.day(member["since"], f"{item}.since")
+        c.text(member.get("notes"), f"{item}.notes", nullable=True)
+        if name == "ppc_designated":
+            c.text(member["instrument"], f"{item}.instrument")
+            if member["since"] is None:
+                c.fail(f"{item}.since", "a designation needs the date it took effect")
+        if name == "global_cbpr" and member["status"] not in ("member", "associate"):
+            c.fail(f"{item}.status", "must be member or associate")
+        members[code] = member
+    return members
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@dataclass(frozen=True)
+class CountryProfile:
+    """One country's profile, resolved at a date."""
+
+    code: str
+    name: str
+    name_ja: str
+    curated: bool
+    reviewed: date | None
+    stale: bool
+    designated: bool
+    designated_since: date | None
+    designation_instrument: str | None
+    apec_member: bool
+    apec_cbpr: bool
+    global_cbpr: str
+    oecd_member: bool
+    law_exists: bool | None
+    government_access: bool | None
+    localization: bool | None
+    missing: tuple[str, ...]
+    digest: str
+    data: Mapping = field(repr=False)
+    as_of: date | None = None
+
+    def to_dict(self) -> dict:
+        """Return what GET /v1/countries/<code> shows: the data plus as_of, stale, digest, missing."""
+        out = _thaw(self.data)
+        out.update(
+            as_of=self.as_of.isoformat() if self.as_of else None,
+            stale=self.stale,
+            digest=self.digest,
+            missing=list(self.missing),
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class _Entry:
+    raw: dict
+    history: list
+    digest: str
+
+
+class ProfileStore:
+    """All country profiles of one directory, validated, with resolution cached per date."""
+
+    def __init__(self, entries: dict, groups: dict, digest: str, directory: Path):
+        self._entries = entries
+        self._groups = groups
+        self.digest = digest
+        self.directory = directory
+        self._apec_since = {code: m["since"] for code, m in groups["apec"].items()}
+        self._resolve = functools.lru_cache(maxsize=8192)(self._resolve_uncached)
+
+    @classmethod
+    def load(cls, directory) -> ProfileStore:
+        """Parse and validate every profile and group file in `directory`."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ProfileError(directory, "profile directory does not exist")
+        file_digests = {}
+        groups = {}
+        for name in GROUP_FILES:
+            path = directory / "groups" / f"{name}.yaml"
+            if not path.is_file():
+                raise ProfileError(path, "group file is missing")
+            raw = load_yaml(path)
+            file_digests[f"groups/{name}.yaml"] = _digest(raw)
+            groups[name] = _check_group(raw, path, name)
+        extra = sorted(
+            p.name for p in (directory / "groups").iterdir()
+            if p.suffix == ".yaml" and p.stem not in GROUP_FILES
+        )
+        if extra:
+            raise ProfileError(directory / "groups" / extra[0], "unknown group file")
+
+        entries = {}
+        for path in sorted(directory.glob("*.yaml")):
+            if not _CODE_FILE.match(path.name):
+                raise ProfileError(path, "profile file names are <ISO alpha-2 code>.yaml")
+            raw = load_yaml(path)
+            digest = _digest(raw)
+            raw = _check_profile(raw, path)
+            if raw["code"] != path.stem:
+                raise ProfileError(path, f"code {raw['code']!r} does not match the file name",
+                                   item="code")
+            history = _check_history(raw, path)
+            raw.pop("history", None)
+            entries[raw["code"]] = _Entry(raw, history, digest)
+            file_digests[path.name] = digest
+
+        _check_groups_agree(entries, groups, directory)
+        listing = "".join(f"{name}\t{digest}\n" for name, digest in sorted(file_digests.items()))
+        store_digest = "sha256:" + hashlib.sha256(listing.encode("utf-8")).hexdigest()
+        return cls(entries, groups, store_digest, directory)
+
+    def codes(self) -> list[str]:
+        """Return the codes of every loaded profile, sorted."""
+        return sorted(self._entries)
+
+    def get(self, code: str, as_of: date) -> CountryProfile:
+        """Return the profile of `code` as it stood on `as_of`."""
+        if isinstance(as_of, datetime):
+            as_of = as_of.date()
+        if not isinstance(code, str) or code.upper() not in self._entries:
+            raise UnknownCountry(code)
+        return self._resolve(code.upper(), as_of)
+
+    def _resolve_uncached(self, code: str, as_of: date) -> CountryProfile:
+        entry = self._entries[code]
+        data = copy.deepcopy(entry.raw)
+        for start, end, overlay in entry.history:
+            if (start is None or start <= as_of) and (end is None or as_of <= end):
+                for dotted, value in overlay.items():
+                    node = data
+                    keys = dotted.split(".")
+                    for key in keys[:-1]:
+                        node = node[key]
+                    node[keys[-1]] = copy.deepcopy(value)
+
+        def in_effect(since):
+            return since is None or since <= as_of
+
+        designated = data["designated"]["value"] and in_effect(data["designated"]["since"])
+        data["designated"]["value"] = designated
+        apec_cbpr = data["apec_cbpr"]["participant"] and in_effect(data["apec_cbpr"]["since"])
+        data["apec_cbpr"]["participant"] = apec_cbpr
+        if not in_effect(data["global_cbpr"]["since"]):
+            data["global_cbpr"]["status"] = "none"
+        oecd = data["oecd"]["member"] and in_effect(data["oecd"]["since"])
+        data["oecd"]["member"] = oecd
+        apec = data["apec_member"] and in_effect(self._apec_since.get(code))
+        data["apec_member"] = apec
+
+        reviewed = data["reviewed"]
+        stale = not data["curated"] or (
+            reviewed is not None and as_of > _add_months(reviewed, STALE_AFTER_MONTHS)
+        )
+        missing = _missing(data, designated, apec_cbpr)
+        return CountryProfile(
+            code=code,
+            name=data["name"],
+            name_ja=data["name_ja"],
+            curated=data["curated"],
+            reviewed=reviewed,
+            stale=stale,
+            designated=designated,
+            designated_since=data["designated"]["since"] if designated else None,
+            designation_instrument=data["designated"]["instrument"] if designated else None,
+            apec_member=apec,
+            apec_cbpr=apec_cbpr,
+            global_cbpr=data["global_cbpr"]["status"],
+            oecd_member=oecd,
+            law_exists=data["law"]["exists"],
+            government_access=data["government_access"]["present"],
+            localization=data["localization"]["present"],
+            missing=missing,
+            digest=entry.digest,
+            data=_freeze(_jsonable(data)),
+            as_of=as_of,
+        )
+
+
+def _missing(data: dict, designated: bool, apec_cbpr: bool) -> tuple[str, ...]:
+    """What a PPC Rules 17(2) notice for this country would still need researched.
+
+    A designated country needs no such notice (APPI 28(1) does not apply), and a country that
+    takes part in APEC CBPR gives indicator information, which replaces the OECD-8 comparison
+    (PPC GL Offshore 5-2).
+    """
+    if designated:
+        return ()
+    missing = []
+    if data["law"]["exists"] is None:
+        missing.append("law")
+    if data["government_access"]["present"] is None:
+        missing.append("government_access")
+    if data["localization"]["present"] is None:
+        missing.append("localization")
+    if data["oecd8_gaps"] is None and not apec_cbpr:
+        missing.append("oecd8_gaps")
+    return tuple(missing)
+
+
+_GROUP_FLAGS = {
+    # group file: (field in the profile that says "member", how to read it, since field)
+    "ppc_designated": ("designated.value", lambda p: p["designated"]["value"], "designated"),
+    "apec": ("apec_member", lambda p: p["apec_member"], None),
+    "apec_cbpr": ("apec_cbpr.participant", lambda p: p["apec_cbpr"]["participant"], "apec_cbpr"),
+    "global_cbpr": ("global_cbpr.status", lambda p: p["global_cbpr"]["status"] != "none",
+                    "global_cbpr"),
+    "oecd": ("oecd.member", lambda p: p["oecd"]["member"], "oecd"),
+}
+
+
+def _check_groups_agree(entries: dict, groups: dict, directory: Path):
+    for name, (item, is_member, since_key) in _GROUP_FLAGS.items():
+        members = groups[name]
+        group_path = directory / "groups" / f"{name}.yaml"
+        for code in members:
+            if code not in entries:
+                raise ProfileError(group_path, f"{code} is listed but has no profile file",
+                                   item="members")
+        for code, entry in entries.items():
+            path = directory / f"{code}.yaml"
+            listed = code in members
+            if is_member(entry.raw) != listed:
+                where = "listed" if listed else "not listed"
+                raise ProfileError(path, f"disagrees with groups/{name}.yaml, where {code} is "
+                                   f"{where}", item=item)
+            if not listed or since_key is None:
+                continue
+            member = members[code]
+            if entry.raw[since_key]["since"] != member["since"]:
+                raise ProfileError(path, f"since differs from groups/{name}.yaml "
+                                   f"({member['since']})", item=f"{since_key}.since")
+            if name == "ppc_designated" and entry.raw["designated"]["instrument"] != member[
+                    "instrument"]:
+                raise ProfileError(path, "instrument differs from groups/ppc_designated.yaml",
+                                   item="designated.instrument")
+            if name == "global_cbpr" and entry.raw["global_cbpr"]["status"] != member["status"]:
+                raise ProfileError(path, f"status differs from groups/global_cbpr.yaml "
+                                   f"({member['status']})", item="global_cbpr.status")

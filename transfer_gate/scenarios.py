@@ -1,0 +1,74 @@
+"""Scenario cases: what an answer is expected to contain, and how an answer is checked against it.
+
+The same format serves the cases stored beside the rules (`rulesets/<name>/cases/*.yaml`) and the
+scenarios privacy officers save from the form, so a saved scenario can become a permanent case.
+"""
+
+from __future__ import annotations
+
+EXPECT_KEYS = {
+    "outcome", "route", "decided_by", "conditions", "no_conditions", "citations", "records",
+    "rules", "absent_rules", "paths", "missing", "remedies", "deny_reasons",
+}
+
+
+def check(expect: dict, answer: dict) -> list[str]:
+    """Return every way `answer` (a decision body) differs from `expect`; empty when it matches."""
+    problems = [f"unknown expectation {k!r}" for k in expect if k not in EXPECT_KEYS]
+    for key in ("outcome", "route", "decided_by"):
+        if key in expect and answer.get(key) != expect[key]:
+            problems.append(f"{key}: expected {expect[key]!r}, got {answer.get(key)!r}")
+    conditions = {c["id"] for c in answer.get("conditions", [])}
+    for cid in expect.get("conditions", []):
+        if cid not in conditions:
+            problems.append(f"condition {cid} missing (got {sorted(conditions)})")
+    for cid in expect.get("no_conditions", []):
+        if cid in conditions:
+            problems.append(f"condition {cid} present but not expected")
+    refs = {c["ref"] for c in answer.get("citations", [])}
+    for ref in expect.get("citations", []):
+        if ref not in refs:
+            problems.append(f"citation {ref!r} missing (got {sorted(refs)})")
+    for key, value in (expect.get("records") or {}).items():
+        if answer.get("records", {}).get(key) != value:
+            problems.append(f"records.{key}: expected {value!r}, got {answer.get('records', {}).get(key)!r}")
+    fired = {t["rule"] for t in answer.get("trace", [])}
+    for rid in expect.get("rules", []):
+        if rid not in fired:
+            problems.append(f"rule {rid} did not fire")
+    for rid in expect.get("absent_rules", []):
+        if rid in fired:
+            problems.append(f"rule {rid} fired but should not")
+    paths = {p["route"]: p for p in answer.get("paths", [])}
+    for route, status in (expect.get("paths") or {}).items():
+        if paths.get(route, {}).get("status") != status:
+            problems.append(f"path {route}: expected {status!r}, got {paths.get(route, {}).get('status')!r}")
+    for route, fragment in (expect.get("missing") or {}).items():
+        texts = paths.get(route, {}).get("missing", [])
+        if not any(fragment in t for t in texts):
+            problems.append(f"path {route}: no missing text contains {fragment!r} (got {texts})")
+    remedies = {r.get("route") for r in answer.get("remedies", [])} | {r["id"] for r in answer.get("remedies", [])}
+    for rem in expect.get("remedies", []):
+        if rem not in remedies:
+            problems.append(f"remedy {rem!r} missing (got {sorted(x for x in remedies if x)})")
+    reasons = {d["rule"] for d in answer.get("deny_reasons", [])}
+    for rid in expect.get("deny_reasons", []):
+        if rid not in reasons:
+            problems.append(f"deny reason {rid} missing (got {sorted(reasons)})")
+    return problems
+
+
+def expectation_from(answer: dict) -> dict:
+    """Build the expectation that pins an answer as it is now (for "save as test case")."""
+    expect = {
+        "outcome": answer["outcome"],
+        "route": answer["route"],
+        "decided_by": answer["decided_by"],
+        "records": {"required": answer["records"]["required"], "retention": answer["records"]["retention"]},
+    }
+    if answer["outcome"] != "deny":
+        expect["conditions"] = [c["id"] for c in answer["conditions"]]
+    else:
+        expect["remedies"] = [r["id"] for r in answer["remedies"]]
+    expect["citations"] = [c["ref"] for c in answer["citations"]]
+    return expect

@@ -1,0 +1,140 @@
+"""decide(): validate → evaluate → log → return — the one operation the API, the form and the CLI call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Callable
+
+from marshmallow import ValidationError
+from ulid import ULID
+
+from . import engine
+from .decision_log import DecisionLog, entry_for
+from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
+from .matcher import Matcher
+from .model import Basis, Recipient, TransferRequest
+from .rules import RuleBook, load_rulebook
+from .schemas import TransferRequestSchema, flatten_errors
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Runtime:
+    """What a decision needs, built once per worker by create_app (or by a CLI command)."""
+
+    book: RuleBook
+    profiles: object  # profiles.ProfileStore
+    matcher: Matcher
+    log: DecisionLog | None
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+    @classmethod
+    def build(cls, rulesets_dir, profiles_dir, log: DecisionLog | None, clock=None) -> "Runtime":
+        """Load rules and profiles and compile the matcher; raise on any invalid data file."""
+        from .profiles import ProfileStore
+
+        book = load_rulebook(rulesets_dir)
+        profiles = ProfileStore.load(profiles_dir)
+        return cls(book, profiles, compile_matcher(book), log, clock or _utc_now)
+
+    def schema(self) -> TransferRequestSchema:
+        return TransferRequestSchema(categories=self.book.taxonomy.categories)
+
+
+def compile_matcher(book: RuleBook) -> Matcher:
+    """Compile every ruleset of a rule book into one durable-rules matcher."""
+    return Matcher({name: [(r.id, r.condition) for r in rs.rules] for name, rs in book.rulesets.items()})
+
+
+def validate(rt: Runtime, payload) -> TransferRequest:
+    """Validate a request body against contract §2; raise RequestInvalid naming every bad field."""
+    if not isinstance(payload, dict):
+        raise RequestInvalid({"$": ["The request must be a JSON object."]})
+    try:
+        data = rt.schema().load(payload)
+    except ValidationError as err:
+        raise RequestInvalid(flatten_errors(err.messages)) from None
+    if rt.book.for_origin(data["origin"]) is None:
+        known = sorted(o for rs in rt.book.rulesets.values() for o in rs.origins)
+        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} (supported: {', '.join(known)})."]},
+                                detail="The origin selects the regime, and none is known for it.")
+    categories = tuple(dict.fromkeys(data["data_categories"]))
+    recipient, basis = data["recipient"], data["basis"]
+    return TransferRequest(
+        origin=data["origin"],
+        destination=data["destination"],
+        data_categories=categories,
+        as_of=data["as_of"] or rt.clock().date(),
+        data_origin=data["data_origin"],
+        recipient=Recipient(
+            name=recipient["name"], relationship=recipient["relationship"],
+            safeguards=tuple(dict.fromkeys(recipient["safeguards"])), handles_data=recipient["handles_data"],
+            links_to_individuals=recipient["links_to_individuals"], academic_institution=recipient["academic_institution"],
+        ),
+        basis=Basis(consent=basis["consent"], exception=basis["exception"], opt_out=basis["opt_out"],
+                    public_announcement=basis["public_announcement"]),
+        reference=data["reference"],
+    )
+
+
+def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
+    """Run the engine on a validated request (optionally under candidate rules or profiles)."""
+    book = book or rt.book
+    profiles = profiles or rt.profiles
+    ruleset = book.for_origin(request.origin)
+    profile = None if request.destination == "unknown" else profiles.get(request.destination, request.as_of)
+    return engine.evaluate(request, ruleset, book, profile, matcher or rt.matcher)
+
+
+def _respond(rt: Runtime, request: TransferRequest) -> dict:
+    decision = evaluate(rt, request)
+    body = {"decision_id": str(ULID())}
+    body.update(decision.to_dict())
+    body["evaluated_at"] = rt.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    body["as_of"] = request.as_of.isoformat()
+    return body
+
+
+def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False) -> dict:
+    """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable)."""
+    request = validate(rt, payload)
+    response = _respond(rt, request)
+    if not dry_run:
+        rt.log.append([entry_for(request.to_dict(), response, caller, role)])
+    return response
+
+
+def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None = None,
+                 problem: Callable[[TransferGateError], dict]) -> list[dict]:
+    """Decide each request in order; a bad item gets its problem document in place.
+
+    All decisions of a batch are logged in one transaction: either every one is logged and
+    returned, or LogUnavailable is raised and none is.
+    """
+    out, rows = [], []
+    for payload in payloads:
+        try:
+            request = validate(rt, payload)
+            response = _respond(rt, request)
+        except (RequestInvalid, UnknownCountry) as exc:
+            out.append(problem(exc))
+            continue
+        rows.append(entry_for(request.to_dict(), response, caller, role))
+        out.append(response)
+    if rows:
+        rt.log.append(rows)
+    return out
+
+
+def country(rt: Runtime, code: str, as_of: date | None) -> dict:
+    """Return a country profile as in force on a date."""
+    return rt.profiles.get(code, as_of or rt.clock().date()).to_dict()
+
+
+def rulesets(rt: Runtime) -> list[dict]:
+    """Describe the loaded rulesets with version and digest."""
+    return [rs.describe() for rs in rt.book.rulesets.values()]

@@ -1,0 +1,1 @@
+"""HTTP layer: the JSON API, problem documents and (later) the officer and auditor pages."""

@@ -1,0 +1,3 @@
+from transfer_gate import create_app
+
+app = create_app()
