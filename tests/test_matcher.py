@@ -47,16 +47,38 @@ def test_a_fact_no_rule_matches_fails_closed():
         m.match("t", [{"id": "x", "kind": "zzz", "flag": False}])
 
 
-def test_an_error_inside_a_consequent_is_not_swallowed():
-    class Failing(Matcher):
-        def _recorder(self, rule_id):
-            def boom(c):
-                raise RuntimeError("consequent failed")
-            return boom
+def tamper(replacement=None, raises=False, after=0, once=False):
+    """Make the matcher read something else than the engine's (still real, still drained) answer."""
+    seen = []
 
-    m = Failing({"t": RULES})
-    with pytest.raises(EngineFailure, match="consequent failed"):
-        m.match("t", [{"id": "x", "kind": "a", "flag": False}])
+    def observe(message):
+        seen.append(message)
+        if len(seen) > after and not (once and len(seen) > after + 1):
+            if raises:
+                raise RuntimeError("engine crashed")
+            return replacement
+        return message
+
+    return observe
+
+
+@pytest.mark.parametrize("observe,message", [
+    (tamper(raises=True), "durable-rules raised"),
+    (tamper(raises=True, after=1), "durable-rules raised"),
+    (tamper(None), "returned nothing"),
+    (tamper(None, after=1), "returned nothing"),
+    (tamper("garbage"), "unexpected action"),
+    (tamper('{"r.forged":{"m":{"id": "x", "kind": "a"}}}', after=1, once=True), "unknown rule"),
+    (tamper('{"r.one":{"m":{"id": "x", "kind": "a"}}}', after=3), "did not start"),
+])
+def test_an_engine_that_raises_returns_nothing_or_garbage_fails_closed(observe, message):
+    m = Matcher({"t": RULES})
+    m._observe = observe
+    with pytest.raises(EngineFailure, match=message):
+        m.match("t", [{"id": "x", "kind": "a", "flag": True}])
+    del m._observe
+    for _ in range(1100):  # the failed session was drained and deleted: no crash, no 1,024-session limit
+        assert len(m.match("t", [{"id": "x", "kind": "a", "flag": True}])) == 2
 
 
 def test_an_unknown_ruleset_fails_closed():
