@@ -9,6 +9,7 @@ from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from .. import service
 from ..errors import RequestInvalid
+from .identity import caller
 from .problems import problem_body, problem_for, respond
 
 bp = Blueprint("api", __name__)
@@ -32,7 +33,8 @@ def json_body():
 
 @bp.post("/v1/decisions")
 def create_decision():
-    return jsonify(service.decide(runtime(), json_body(), caller="api"))
+    who, role = caller()
+    return jsonify(service.decide(runtime(), json_body(), caller=who, role=role))
 
 
 @bp.post("/v1/decisions/batch")
@@ -49,7 +51,8 @@ def create_batch():
         errors["requests"] = [f"Send between 1 and {limit} requests."]
     if errors:
         raise RequestInvalid(errors)
-    return jsonify({"decisions": service.decide_batch(runtime(), items, caller="api", problem=problem_for)})
+    who, role = caller()
+    return jsonify({"decisions": service.decide_batch(runtime(), items, caller=who, role=role, problem=problem_for)})
 
 
 @bp.get("/v1/decisions/<decision_id>")
