@@ -23,8 +23,15 @@ def book():
 
 
 @pytest.fixture
-def app(tmp_path):
-    """A fresh app per test, with its own SQLite decision log."""
+def app(tmp_path, runtime, monkeypatch):
+    """A fresh app per test, with its own SQLite decision log.
+
+    Loading the rules and profiles and compiling durable-rules takes about a second, so the
+    app reuses the session's read-only pieces; tests that need other rules or profiles build
+    their own app with create_app().
+    """
+    shared = (runtime.book, runtime.profiles, runtime.matcher)
+    monkeypatch.setattr(Runtime, "build", classmethod(lambda cls, r, p, log, clock=None: cls(*shared, log)))
     return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}"})
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
 from .errors import CitationError
 from .model import Citation
 
@@ -44,7 +46,7 @@ class CitationRegistry:
         """Load and validate the registry file; every problem names the file and the ref."""
         raw = path.read_bytes()
         try:
-            data = yaml.safe_load(raw)
+            data = yaml.load(raw, Loader=SafeLoader)
         except yaml.YAMLError as exc:
             raise CitationError(path, f"not valid YAML: {exc}") from exc
         if not isinstance(data, dict) or set(data) - {"instruments", "citations"}:

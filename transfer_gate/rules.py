@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 import yaml
 
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
 from .citations import CitationRegistry
 from .errors import RuleFileError
 from .facts import FACTS
@@ -379,7 +381,7 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
 
 def _yaml(path: Path):
     try:
-        return yaml.safe_load(path.read_bytes())
+        return yaml.load(path.read_bytes(), Loader=SafeLoader)
     except yaml.YAMLError as exc:
         raise RuleFileError(path, f"not valid YAML: {exc}") from exc
 

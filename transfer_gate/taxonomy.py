@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
 from .errors import DataFileError
 
 EU_UK_ORIGINS = ("EU", "UK")
@@ -35,7 +37,7 @@ class Taxonomy:
     def load(cls, path: Path, citations) -> "Taxonomy":
         """Load the taxonomy file; every problem names the file and the key."""
         raw = path.read_bytes()
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=SafeLoader)
         if not isinstance(data, dict) or set(data) != {"kinds", "categories"}:
             raise DataFileError(path, "expected the keys 'kinds' and 'categories'")
         kinds = data["kinds"]
