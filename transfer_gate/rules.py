@@ -31,7 +31,7 @@ from .taxonomy import Taxonomy
 RULE_ID = re.compile(r"^[a-z0-9]+(?:\.[a-z0-9][a-z0-9-]*)+$")
 DURATION = re.compile(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+D)?$")
 PLACEHOLDERS = {"destination", "destination_name", "destination_name_ja", "profile_missing", "profile_missing_ja", "profile_reviewed"}
-DETAILS = {"destination_system"}
+DETAILS = {"destination_system", "system", "oecd8_gaps", "government_access", "localization"}
 RULE_KEYS = {"id", "why", "when", "then", "citations", "effective_from", "effective_to"}
 THEN_KEYS = {"route", "not_applicable", "missing", "deny", "conditions", "records", "remedies"}
 CONDITION_KEYS = {"id", "text", "text_ja", "citations", "recheck_within_days", "on_route", "details"}
