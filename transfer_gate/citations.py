@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-
+from . import datafiles
 from .errors import CitationError
 from .model import Citation
 
@@ -45,10 +43,7 @@ class CitationRegistry:
     def load(cls, path: Path) -> "CitationRegistry":
         """Load and validate the registry file; every problem names the file and the ref."""
         raw = path.read_bytes()
-        try:
-            data = yaml.load(raw, Loader=SafeLoader)
-        except yaml.YAMLError as exc:
-            raise CitationError(path, f"not valid YAML: {exc}") from exc
+        data = datafiles.parse(raw, path, CitationError)
         if not isinstance(data, dict) or set(data) - {"instruments", "citations"}:
             raise CitationError(path, "expected the keys 'instruments' and 'citations' only")
         instruments = data.get("instruments") or {}

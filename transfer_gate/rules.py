@@ -19,10 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-
+from . import datafiles
 from .citations import CitationRegistry
 from .errors import RuleFileError
 from .facts import FACTS
@@ -380,10 +377,7 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
 
 
 def _yaml(path: Path):
-    try:
-        return yaml.load(path.read_bytes(), Loader=SafeLoader)
-    except yaml.YAMLError as exc:
-        raise RuleFileError(path, f"not valid YAML: {exc}") from exc
+    return datafiles.read(path, RuleFileError)
 
 
 def _load_routes(raw, path, citations) -> tuple[Route, ...]:
