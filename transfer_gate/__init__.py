@@ -14,6 +14,8 @@ def create_app(test_config=None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
+    app.json.sort_keys = False  # keep the contract's field order
+    app.json.ensure_ascii = False  # Japanese texts stay readable
     log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]))
     app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
     problems.init_app(app)

@@ -26,6 +26,19 @@ _ENTRY_KEYS = {"ref", "title", "title_ja", "url", "verified", "note"}
 _INSTRUMENT_KEYS = {"title", "title_ja", "url"}
 
 
+_INSTRUMENT_ORDER = ("APPI", "Cabinet Order", "PPC Rules", "SR", "Basic Policy", "PPC GL Offshore",
+                     "PPC GL General", "PPC GL Anonymized", "PPC QA")
+_ROMAN = {r: i for i, r in enumerate(("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"), 1)}
+
+
+def statutory_order(ref: str) -> tuple:
+    """Sort key putting refs in the order of the instruments and their articles (APPI 27 before APPI 28(3))."""
+    instrument = next((i for i in sorted(_INSTRUMENT_ORDER, key=len, reverse=True) if ref.startswith(i + " ")), "")
+    rank = _INSTRUMENT_ORDER.index(instrument) if instrument else len(_INSTRUMENT_ORDER)
+    parts = re.findall(r"\d+|[ivx]+|[①-⑩]", ref[len(instrument):])
+    return (rank, tuple(int(p) if p.isascii() and p.isdigit() else _ROMAN.get(p, ord(p[0])) for p in parts))
+
+
 def is_valid_ref(ref: str) -> bool:
     """Tell whether a ref follows the contract's citation grammar."""
     return bool(REF_GRAMMAR.match(ref))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .citations import statutory_order
 from .errors import EngineFailure
 from .facts import base_facts
 from .model import (
@@ -304,7 +305,7 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
     for c in conditions.values():
         refs.extend(c.citations)
     refs.extend(records.citations)
-    citations = tuple(book.citations.get(ref) for ref in dict.fromkeys(refs))
+    citations = tuple(book.citations.get(ref) for ref in sorted(set(refs), key=statutory_order))
     deny_reasons = tuple(
         {"rule": r.id, "data_kind": a.kind, "text": _render(r.deny.text, ctx), "text_ja": _render(r.deny.text_ja, ctx),
          "citations": list(r.citations)}
