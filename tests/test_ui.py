@@ -169,6 +169,13 @@ def test_the_destination_may_be_typed_as_a_code_or_a_name_in_either_language(cli
     assert logged(app)[-1]["request"]["destination"] == code
 
 
+def test_an_unidentified_destination_is_answered_without_a_profile(client):
+    location = decide(client, destination="unknown", **{"basis.consent": "informed", "recipient.safeguards": []}).headers["Location"]
+    text = text_of(client.get(location))
+    assert "The destination has not been identified, so no country profile applies (PPC Rules 17(3))." in text
+    assert "Not yet identified · 未特定 (unknown)" in text
+
+
 def test_a_form_post_without_a_valid_csrf_token_is_refused(client, app):
     csrf_token(client)  # a session exists, but the form does not carry its token
     resp = client.post("/decisions", data=MEDICAL_RECORDS_TO_US)

@@ -17,7 +17,6 @@ from .. import scenario_library, service
 from ..errors import EngineFailure, LogUnavailable, RequestInvalid, UnknownCountry
 from ..facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
 from ..model import OUTCOMES
-from ..profiles import OECD8_PRINCIPLES
 from . import transfer_form
 from .identity import caller
 from .translations import COOKIE, COOKIE_MAX_AGE, LANGUAGES, gettext, language, safe_next
@@ -118,7 +117,8 @@ def create_decision():
             answer = service.decide(rt, body, caller=who, role=role)
             return redirect(url_for("ui.decision", decision_id=answer["decision_id"]), 303)
     except RequestInvalid as exc:
-        errors = transfer_form.merge_errors(errors, exc.errors, note=gettext("error.field_prefix") if language() == "ja" else None)
+        note = gettext("error.field_prefix") if language() == "ja" else None  # the service's messages are English
+        errors = transfer_form.merge_errors(errors, exc.errors, note=note)
     except UnknownCountry:
         errors = transfer_form.merge_errors(errors, {"destination": [gettext("error.unknown_profile")]})
     except LogUnavailable:
@@ -290,8 +290,7 @@ def country(code):
         profile = service.country(rt, code.upper(), as_of)
     except UnknownCountry:
         raise NotFound() from None
-    return render_template("country.html", profile=profile, as_of=as_of, as_of_error=error,
-                           principles=OECD8_PRINCIPLES), 422 if error else 200
+    return render_template("country.html", profile=profile, as_of=as_of, as_of_error=error), 422 if error else 200
 
 
 # --------------------------------------------------------------------------- language and errors
