@@ -3,12 +3,29 @@ from pathlib import Path
 import pytest
 
 from transfer_gate import create_app
+from transfer_gate.keys import ROLES
 from transfer_gate.rules import load_rulebook
 from transfer_gate.service import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
 PROFILES = ROOT / "country_profiles"
+
+# One configured key per role (TRANSFER_GATE_API_KEYS); they show up in the log as env-<role>-1.
+KEYS = {role: f"test-{role}-key-0123456789abcdef" for role in ROLES}
+API_KEYS = ",".join(f"{role}:{key}" for role, key in KEYS.items())
+SECRET_KEY = "test-session-secret-0123456789abcdef0123456789"
+
+
+def bearer(role: str) -> dict:
+    """Headers that authenticate as `role`."""
+    return {"Authorization": f"Bearer {KEYS[role]}"}
+
+
+@pytest.fixture(autouse=True)
+def _session_secret(monkeypatch):
+    """Apps built outside the `app` fixture sign sessions with a test secret, not a file in instance/."""
+    monkeypatch.setenv("TRANSFER_GATE_SECRET_KEY", SECRET_KEY)
 
 
 @pytest.fixture(scope="session")
@@ -32,14 +49,34 @@ def app(tmp_path, runtime, monkeypatch):
     """
     shared = (runtime.book, runtime.profiles, runtime.matcher)
     monkeypatch.setattr(Runtime, "build", classmethod(lambda cls, r, p, log, clock=None: cls(*shared, log)))
-    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}"})
+    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}", "API_KEYS": API_KEYS})
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def client_for(app):
+    """Return a test client that sends the key of a role with every request (None: no key)."""
+
+    def make(role: str | None):
+        client = app.test_client()
+        if role is not None:
+            client.environ_base["HTTP_AUTHORIZATION"] = bearer(role)["Authorization"]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client(client_for):
+    """A client of an internal app: the `app` role, which decides."""
+    return client_for("app")
+
+
+@pytest.fixture
+def anonymous(client_for):
+    return client_for(None)
 
 
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+

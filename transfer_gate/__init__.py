@@ -7,15 +7,24 @@ from flask import Flask
 
 def create_app(test_config=None) -> Flask:
     """Create and configure an instance of the application: the one place that wires things together."""
+    from flask_wtf.csrf import CSRFProtect
+
     from . import config
     from .decision_log import DecisionLog
     from .service import Runtime
-    from .web import api, problems
+    from .web import access, account, api, key_admin, problems
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
     log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]))
     app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
     problems.init_app(app)
+    access.init_app(app)
+    csrf = CSRFProtect(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(key_admin.bp)
+    app.register_blueprint(account.bp)
+    # The JSON API authenticates with Bearer keys, never cookies, so there is no session to forge.
+    csrf.exempt(api.bp)
+    csrf.exempt(key_admin.bp)
     return app

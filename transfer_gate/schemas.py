@@ -6,6 +6,7 @@ import pycountry
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
 
 from .facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
+from .keys import ROLES
 
 MAX_TEXT = 200
 
@@ -103,3 +104,13 @@ def flatten_errors(messages, prefix="") -> dict[str, list[str]]:
         for k, v in flatten_errors(value, path).items():
             out.setdefault(k, []).extend(v)
     return out
+
+
+class NewKeySchema(Schema):
+    """POST /v1/keys: the role of the key to create."""
+
+    class Meta:
+        unknown = RAISE
+
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
