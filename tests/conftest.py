@@ -80,3 +80,12 @@ def anonymous(client_for):
 def runner(app):
     return app.test_cli_runner()
 
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many cases the fuzz run generated (tests/test_fuzz.py records them)."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        recorded = dict(getattr(report, "user_properties", ()))
+        if "fuzz_cases" in recorded:
+            terminalreporter.write_line(f"schemathesis: {recorded['fuzz_cases']} generated cases over "
+                                        f"{recorded['fuzz_operations']} operations "
+                                        f"({recorded['fuzz_by_operation']}); statuses {recorded['fuzz_statuses']}")

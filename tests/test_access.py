@@ -121,7 +121,7 @@ def test_without_a_key_only_health_openapi_and_sign_in_answer(app, anonymous):
             elif resp.status_code in (302, 303) and "/signin" in resp.headers["Location"]:
                 continue
             answered.add((method, rule.endpoint))
-    assert {e for _m, e in answered} == {"api.healthz", "api.readyz", "account.signin",
+    assert {e for _m, e in answered} == {"api.healthz", "api.readyz", "openapi.spec", "account.signin",
                                           "account.signout"}
     assert ("POST", "account.signout") in answered  # sign-out answers (400 without a CSRF token)
 

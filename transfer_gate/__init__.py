@@ -12,7 +12,7 @@ def create_app(test_config=None) -> Flask:
     from . import config
     from .decision_log import DecisionLog
     from .service import Runtime
-    from .web import access, account, api, key_admin, problems
+    from .web import access, account, api, key_admin, openapi, problems
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
@@ -24,6 +24,7 @@ def create_app(test_config=None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(key_admin.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(openapi.bp)
     # The JSON API authenticates with Bearer keys, never cookies, so there is no session to forge.
     csrf.exempt(api.bp)
     csrf.exempt(key_admin.bp)

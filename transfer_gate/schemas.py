@@ -15,6 +15,17 @@ def _alpha2(value: str) -> bool:
     return isinstance(value, str) and len(value) == 2 and value.isupper() and pycountry.countries.get(alpha_2=value) is not None
 
 
+def storable(value: str) -> None:
+    """Refuse text the decision log cannot keep: NUL (PostgreSQL text) and unpaired surrogates (not UTF-8)."""
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError("Contains a character that cannot be stored (NUL or an unpaired UTF-16 surrogate).")
+
+
+def Text(**kw):
+    """Free text: at most MAX_TEXT characters, all of them storable."""
+    return fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=MAX_TEXT), storable], **kw)
+
+
 def Bool(**kw):
     """A boolean that accepts only JSON true and false, never "yes" or 1."""
     return fields.Boolean(truthy={True}, falsy={False}, **kw)
@@ -24,9 +35,10 @@ class RecipientSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=MAX_TEXT))
+    name = Text()
     relationship = fields.String(load_default="third_party", validate=validate.OneOf(RELATIONSHIPS))
-    safeguards = fields.List(fields.String(validate=validate.OneOf(SAFEGUARDS)), load_default=list)
+    safeguards = fields.List(fields.String(validate=validate.OneOf(SAFEGUARDS)), load_default=list,
+                             validate=validate.Length(max=50))
     handles_data = Bool(load_default=True)
     links_to_individuals = Bool(load_default=False)
     academic_institution = Bool(load_default=False)
@@ -55,7 +67,7 @@ class TransferRequestSchema(Schema):
     recipient = fields.Nested(RecipientSchema, load_default=lambda: RecipientSchema().load({}))
     basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
     as_of = fields.Date(allow_none=True, load_default=None)
-    reference = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=MAX_TEXT))
+    reference = Text()
 
     def __init__(self, categories=(), **kw):
         super().__init__(**kw)
@@ -113,4 +125,3 @@ class NewKeySchema(Schema):
         unknown = RAISE
 
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-
