@@ -340,6 +340,10 @@ def test_every_answer_carries_the_security_headers(client, path):
     assert "Strict-Transport-Security" not in resp.headers  # plain http: no HSTS
 
 
+def test_head_of_the_sign_in_page_is_answered_like_get(anonymous):
+    assert anonymous.head("/signin").status_code == 200
+
+
 def test_the_sign_in_page_has_no_inline_script(anonymous):
     page = anonymous.get("/signin").get_data(as_text=True)
     assert "<script" not in page and " on" + "click=" not in page and 'name="key"' in page

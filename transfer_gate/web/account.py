@@ -28,7 +28,7 @@ def safe_next(target: str | None) -> str | None:
 @bp.route("/signin", methods=["GET", "POST"])
 def signin():
     target = safe_next(request.values.get("next"))
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and the HEAD Flask answers with it
         return render_template("account/signin.html", next=target, error=None, identity=session_identity())
     key = request.form.get("key", "").strip()
     identity = keyring().authenticate(key) if len(key) <= MAX_KEY_LENGTH else None
