@@ -165,6 +165,9 @@ def test_keys_cannot_be_checked_when_the_store_is_locked_so_the_answer_is_503(tm
     db = tmp_path / "locked.sqlite3"
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "DATABASE_TIMEOUT": 0.2,
                       "API_KEYS": API_KEYS})
+    _record, auditor_key = app.extensions["transfer_gate.keys"].create("auditor")
+    browser = app.test_client()
+    sign_in(browser, auditor_key)
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -173,6 +176,9 @@ def test_keys_cannot_be_checked_when_the_store_is_locked_so_the_answer_is_503(tm
         assert resp.get_json()["type"] == "/problems/key-store-unavailable"
         # Configured keys are checked in memory and still work.
         assert app.test_client().get("/v1/rulesets", headers=bearer("app")).status_code == 200
+        # A browser session of a stored key cannot be checked either: a 503 page, not a guess.
+        resp = browser.get("/signin")
+        assert resp.status_code == 503 and resp.mimetype == "text/html"
     finally:
         holder.execute("ROLLBACK")
         holder.close()

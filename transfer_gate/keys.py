@@ -132,7 +132,12 @@ class KeyRing:
     def __init__(self, engine: sa.Engine, configured: dict[str, Identity] | None = None):
         self.engine = engine
         self._configured = dict(configured or {})
-        metadata.create_all(engine)
+        try:
+            metadata.create_all(engine)
+        except sa.exc.DBAPIError:
+            # Workers starting at once on a fresh PostgreSQL database race to create the tables and
+            # the losers get an error; the tables exist now, which the second pass confirms.
+            metadata.create_all(engine)
 
     @property
     def has_configured_keys(self) -> bool:

@@ -16,7 +16,7 @@ The hook sets ``g.caller = (key id, role)``, which `web.identity.caller()` hands
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, g, has_request_context, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import ServiceUnavailable
@@ -176,7 +176,7 @@ class SessionCookies(SecureCookieSessionInterface):
     """Signed session cookies that are marked Secure whenever the request came over https."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
 
 def init_app(app: Flask) -> None:
