@@ -1,14 +1,32 @@
+import re
 from pathlib import Path
 
 import pytest
 
 from transfer_gate import create_app
+from transfer_gate.keys import ROLES
 from transfer_gate.rules import load_rulebook
 from transfer_gate.service import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
 PROFILES = ROOT / "country_profiles"
+
+# One configured key per role (TRANSFER_GATE_API_KEYS); they show up in the log as env-<role>-1.
+KEYS = {role: f"test-{role}-key-0123456789abcdef" for role in ROLES}
+API_KEYS = ",".join(f"{role}:{key}" for role, key in KEYS.items())
+SECRET_KEY = "test-session-secret-0123456789abcdef0123456789"
+
+
+def bearer(role: str) -> dict:
+    """Headers that authenticate as `role`."""
+    return {"Authorization": f"Bearer {KEYS[role]}"}
+
+
+@pytest.fixture(autouse=True)
+def _session_secret(monkeypatch):
+    """Apps built outside the `app` fixture sign sessions with a test secret, not a file in instance/."""
+    monkeypatch.setenv("TRANSFER_GATE_SECRET_KEY", SECRET_KEY)
 
 
 @pytest.fixture(scope="session")
@@ -33,14 +51,59 @@ def app(tmp_path, runtime, monkeypatch):
     shared = (runtime.book, runtime.profiles, runtime.matcher)
     monkeypatch.setattr(Runtime, "build", classmethod(lambda cls, r, p, log, clock=None: cls(*shared, log)))
     return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}",
-                       "SECRET_KEY": "test-secret-key-of-at-least-32-chars"})
+                       "SECRET_KEY": "test-secret-key-of-at-least-32-chars", "API_KEYS": API_KEYS})
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def client_for(app):
+    """Return a test client that sends the key of a role with every request (None: no key)."""
+
+    def make(role: str | None):
+        client = app.test_client()
+        if role is not None:
+            client.environ_base["HTTP_AUTHORIZATION"] = bearer(role)["Authorization"]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client(client_for):
+    """A client of an internal app: the `app` role, which decides."""
+    return client_for("app")
+
+
+@pytest.fixture
+def anonymous(client_for):
+    return client_for(None)
+
+
+def sign_in(client, role: str):
+    """Sign a test client in at /signin with the key of `role`; it keeps sending the key to /v1 too."""
+    page = client.get("/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = client.post("/signin", data={"key": KEYS[role], "csrf_token": token})
+    assert resp.status_code in (302, 303), resp.get_data(as_text=True)
+    client.environ_base["HTTP_AUTHORIZATION"] = bearer(role)["Authorization"]
+    return client
+
+
+@pytest.fixture
+def officer(app):
+    """A privacy officer's browser, signed in."""
+    return sign_in(app.test_client(), "officer")
 
 
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many cases the fuzz run generated (tests/test_fuzz.py records them)."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        recorded = dict(getattr(report, "user_properties", ()))
+        if "fuzz_cases" in recorded:
+            terminalreporter.write_line(f"schemathesis: {recorded['fuzz_cases']} generated cases over "
+                                        f"{recorded['fuzz_operations']} operations "
+                                        f"({recorded['fuzz_by_operation']}); statuses {recorded['fuzz_statuses']}")

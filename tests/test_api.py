@@ -5,6 +5,7 @@ import sqlite3
 
 import pytest
 
+from tests.conftest import API_KEYS, bearer
 from transfer_gate.errors import EngineFailure
 
 EXAMPLE = {
@@ -54,7 +55,7 @@ def test_the_contract_example_gets_a_cited_conditional_decision(client, app):
     assert [t["rule"] for t in body["trace"]][0].startswith("appi.")
 
 
-def test_a_returned_decision_is_in_the_log_with_its_digests(client, app):
+def test_a_returned_decision_is_in_the_log_with_its_digests(client, client_for, app):
     body = client.post("/v1/decisions", json=EXAMPLE).get_json()
     entry = app.extensions["transfer_gate"].log.get(body["decision_id"])
     assert entry["response"] == body
@@ -62,7 +63,9 @@ def test_a_returned_decision_is_in_the_log_with_its_digests(client, app):
     assert entry["profile_digest"] == body["country_profile"]["digest"]
     assert entry["reference"] == "crm-export-4711"
     assert entry["request"]["recipient"]["relationship"] == "outsourcee"
-    assert client.get(f"/v1/decisions/{body['decision_id']}").get_json()["decision_id"] == body["decision_id"]
+    assert entry["caller"] == "env-app-1" and entry["caller_role"] == "app"
+    auditor = client_for("auditor")
+    assert auditor.get(f"/v1/decisions/{body['decision_id']}").get_json()["decision_id"] == body["decision_id"]
 
 
 def with_(**changes):
@@ -138,8 +141,8 @@ def test_unknown_paths_and_methods_under_v1_are_problems_not_html(client):
     assert resp.status_code == 405 and resp.mimetype == "application/problem+json"
 
 
-def test_an_unknown_decision_id_is_404(client):
-    resp = client.get("/v1/decisions/01JD3Q8Z5T6W8Y9C0V1B2N3M4K")
+def test_an_unknown_decision_id_is_404(client_for):
+    resp = client_for("auditor").get("/v1/decisions/01JD3Q8Z5T6W8Y9C0V1B2N3M4K")
     assert resp.status_code == 404 and resp.mimetype == "application/problem+json"
 
 
@@ -167,8 +170,9 @@ def test_a_malformed_batch_is_422(client, body, field):
 def test_a_batch_over_the_limit_is_refused(tmp_path):
     from transfer_gate import create_app
 
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'l.sqlite3'}", "MAX_BATCH": 2})
-    resp = app.test_client().post("/v1/decisions/batch", json={"requests": [EXAMPLE] * 3})
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'l.sqlite3'}", "MAX_BATCH": 2,
+                      "API_KEYS": API_KEYS})
+    resp = app.test_client().post("/v1/decisions/batch", json={"requests": [EXAMPLE] * 3}, headers=bearer("app"))
     assert resp.status_code == 422 and "between 1 and 2" in resp.get_json()["errors"]["requests"][0]
 
 
@@ -191,9 +195,9 @@ def test_rulesets_are_listed_with_their_digest(client, app):
     assert appi["digest"] == app.extensions["transfer_gate"].book.rulesets["appi"].digest
 
 
-def test_health_and_readiness(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
-    ready = client.get("/readyz")
+def test_health_and_readiness(anonymous):
+    assert anonymous.get("/healthz").get_json() == {"status": "ok"}
+    ready = anonymous.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
 
 
@@ -201,11 +205,12 @@ def test_a_decision_that_cannot_be_logged_is_not_returned(tmp_path):
     from transfer_gate import create_app
 
     db = tmp_path / "locked.sqlite3"
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "DATABASE_TIMEOUT": 0.2})
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "DATABASE_TIMEOUT": 0.2, "API_KEYS": API_KEYS})
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
     try:
         client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = bearer("app")["Authorization"]
         resp = client.post("/v1/decisions", json=EXAMPLE)
         assert resp.status_code == 503
         assert resp.mimetype == "application/problem+json"

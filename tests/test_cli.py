@@ -5,6 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import API_KEYS, bearer
 from tests.test_api import EXAMPLE
 from transfer_gate import create_app
 from transfer_gate.cli import main
@@ -14,6 +15,7 @@ from transfer_gate.cli import main
 def db(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("TRANSFER_GATE_DATABASE_URL", url)
+    monkeypatch.setenv("TRANSFER_GATE_API_KEYS", API_KEYS)
     return url
 
 
@@ -39,7 +41,7 @@ def test_decide_answers_the_contract_example_and_logs_it_as_cli(db):
 def test_decide_gives_the_same_answer_as_the_api(db, tmp_path):
     cli = json.loads(run(["decide", "--dry-run"], json.dumps(EXAMPLE)).output)
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'api.sqlite3'}"})
-    api = app.test_client().post("/v1/decisions", json=EXAMPLE).get_json()
+    api = app.test_client().post("/v1/decisions", json=EXAMPLE, headers=bearer("app")).get_json()
     for volatile in ("decision_id", "evaluated_at"):
         cli.pop(volatile), api.pop(volatile)
     assert cli == api

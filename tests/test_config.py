@@ -1,45 +1,62 @@
-"""Configuration the officer pages add: the key that signs sessions and CSRF tokens."""
+"""Configuration: the session secret, proxies, and refusing to start on bad values."""
+
+import os
+import stat
+import threading
 
 import pytest
 
+from tests.conftest import API_KEYS
 from transfer_gate import create_app
 from transfer_gate.config import instance_secret
 from transfer_gate.errors import ConfigError
 
 
-def test_the_instance_secret_is_made_once_and_kept_private(tmp_path):
+def test_the_session_secret_is_generated_once_into_a_private_file(tmp_path):
     path = tmp_path / "instance" / "secret_key"
-    first = instance_secret(path)
-    assert len(first) == 64
-    assert path.stat().st_mode & 0o777 == 0o600
-    assert instance_secret(path) == first  # every worker, and the next start, reads the same key
-    assert [p.name for p in path.parent.iterdir()] == ["secret_key"]  # no temporary file left behind
+    secret = instance_secret(path)
+    assert len(secret) == 64
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert instance_secret(path) == secret  # a restart signs sessions with the same secret
+    assert [p.name for p in path.parent.iterdir()] == ["secret_key"]
 
 
-def test_an_unusable_instance_secret_stops_the_start(tmp_path):
+def test_workers_starting_together_share_one_secret(tmp_path):
     path = tmp_path / "secret_key"
-    path.write_text("short")
-    with pytest.raises(ConfigError, match="secret key"):
+    results = []
+    barrier = threading.Barrier(8)
+
+    def start():
+        barrier.wait()
+        results.append(instance_secret(path))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8 and len(set(results)) == 1
+    assert path.read_text().strip() == results[0]
+
+
+def test_an_empty_secret_file_stops_the_start(tmp_path):
+    path = tmp_path / "secret_key"
+    path.write_text("\n")
+    with pytest.raises(ConfigError, match="no usable secret"):
         instance_secret(path)
 
 
-def test_a_configured_secret_key_is_used_as_given(tmp_path):
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'l.sqlite3'}", "SECRET_KEY": "k" * 40})
-    assert app.config["SECRET_KEY"] == "k" * 40
+def test_the_configured_secret_wins_and_must_be_long(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    monkeypatch.setenv("TRANSFER_GATE_SECRET_KEY", "s" * 40)
+    assert create_app({"DATABASE_URL": url, "API_KEYS": API_KEYS}).secret_key == "s" * 40
+    monkeypatch.setenv("TRANSFER_GATE_SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="TRANSFER_GATE_SECRET_KEY"):
+        create_app({"DATABASE_URL": url, "API_KEYS": API_KEYS})
 
 
-def test_two_apps_on_one_instance_accept_each_others_csrf_tokens(tmp_path, monkeypatch):
-    """Gunicorn's workers each build an app; a form served by one must be accepted by another."""
-    import re
-
-    monkeypatch.setattr("flask.Flask.auto_find_instance_path", lambda self: str(tmp_path / "instance"))
-    db = f"sqlite:///{tmp_path / 'l.sqlite3'}"
-    one, two = create_app({"DATABASE_URL": db}), create_app({"DATABASE_URL": db})
-    assert one.config["SECRET_KEY"] == two.config["SECRET_KEY"]
-    first = one.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', first.get("/").get_data(as_text=True)).group(1)
-    second = two.test_client()
-    second.set_cookie("session", first.get_cookie("session").value)
-    resp = second.post("/decisions", data={"csrf_token": token, "origin": "JP", "destination": "DE",
-                                           "data_categories": "statistical", "as_of": "2026-11-27"})
-    assert resp.status_code == 303
+@pytest.mark.parametrize("value", ["-1", '"two"'])
+def test_a_bad_proxy_count_stops_the_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("TRANSFER_GATE_TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}", "API_KEYS": API_KEYS})

@@ -10,7 +10,13 @@ import yaml
 from transfer_gate import create_app, scenario_library, scenarios, service
 from transfer_gate.rules import load_rulebook
 from transfer_gate.web.translations import MESSAGES
-from tests.conftest import PROFILES, RULESETS
+from tests.conftest import API_KEYS, PROFILES, RULESETS, sign_in
+
+
+@pytest.fixture
+def client(officer):
+    """The officer pages are used signed in."""
+    return officer
 from tests.test_ui import csrf_token, decide, text_of
 
 
@@ -33,7 +39,7 @@ def test_saving_the_answer_it_got_pins_that_answer(client, app):
     assert saved["request"] == entry["request"]
     assert saved["expect"] == scenarios.expectation_from(entry["response"])
     assert saved["expect"]["conditions"] and "APPI 28(3)" in saved["expect"]["citations"]
-    assert saved["decision_id"] == entry["decision_id"] and saved["saved_by"] == "anonymous"
+    assert saved["decision_id"] == entry["decision_id"] and saved["saved_by"] == "env-officer-1"
     page = text_of(client.get("/scenarios"))
     assert "Saved “medical records to a US processor” to the scenario library." in page
     assert "medical records to a US processor" in page
@@ -102,19 +108,19 @@ def rules_without_the_yearly_check(tmp_path):
 def test_a_rerun_under_changed_rules_fails_and_says_what_changed(tmp_path):
     db = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     secret = "s" * 40
-    before = create_app({"TESTING": True, "DATABASE_URL": db, "SECRET_KEY": secret})
-    client = before.test_client()
+    before = create_app({"TESTING": True, "DATABASE_URL": db, "SECRET_KEY": secret, "API_KEYS": API_KEYS})
+    client = sign_in(before.test_client(), "officer")
     location = decide(client).headers["Location"]
     save(client, location, "medical records to a US processor", "conditional")
 
-    after = create_app({"TESTING": True, "DATABASE_URL": db, "SECRET_KEY": secret,
+    after = create_app({"TESTING": True, "DATABASE_URL": db, "SECRET_KEY": secret, "API_KEYS": API_KEYS,
                         "RULESETS_DIR": str(rules_without_the_yearly_check(tmp_path)), "PROFILES_DIR": str(PROFILES)})
     [result] = scenario_library.rerun(after.extensions["transfer_gate"], library(after))
     assert not result.passed
     assert any("condition appi.28-3.periodic-check missing" in f for f in result.failures)
     assert {"field": "conditions", "added": [], "removed": ["appi.28-3.periodic-check"]} in result.changes
 
-    text = text_of(after.test_client().get("/scenarios/run"))
+    text = text_of(sign_in(after.test_client(), "officer").get("/scenarios/run"))
     assert "0 passed, 1 failed" in text
     assert "Conditions : removed: appi.28-3.periodic-check" in text
 
@@ -128,7 +134,7 @@ def test_a_saved_request_the_current_rules_reject_is_reported_not_crashed(app):
              decision_id=None, saved_by="test", saved_at="2026-01-01T00:00:00Z")
     [result] = scenario_library.rerun(app.extensions["transfer_gate"], lib)
     assert not result.passed and "data_categories[0]" in result.errors
-    resp = app.test_client().get("/scenarios/run")
+    resp = sign_in(app.test_client(), "officer").get("/scenarios/run")
     assert resp.status_code == 200 and "The saved request is no longer valid" in text_of(resp)
 
 
@@ -214,7 +220,7 @@ def test_export_drops_what_the_contract_defaults(client, app):
         "recipient": {"name": "Acme Cloud Inc.", "relationship": "outsourcee", "safeguards": ["contract_measures"]},
         "as_of": "2026-11-27", "reference": "crm-export-4711",
     }
-    assert re.match(r"scenario library #\d+, saved \d{4}-\d\d-\d\d by anonymous from decision \w{26}$", case["source"])
+    assert re.match(r"scenario library #\d+, saved \d{4}-\d\d-\d\d by env-officer-1 from decision \w{26}$", case["source"])
 
 
 def test_one_scenario_can_be_exported_alone(client, app, tmp_path):

@@ -6,6 +6,8 @@ from html import unescape
 
 import pytest
 
+from tests.conftest import API_KEYS, sign_in
+
 from transfer_gate.errors import LogUnavailable
 from transfer_gate.facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
 
@@ -24,6 +26,12 @@ MEDICAL_RECORDS_TO_US = {
     "as_of": "2026-11-27",
     "reference": "crm-export-4711",
 }
+
+
+@pytest.fixture
+def client(officer):
+    """The officer pages are used signed in."""
+    return officer
 
 
 def csrf_token(client, path="/") -> str:
@@ -110,7 +118,7 @@ def test_the_medical_records_scenario_is_decided_logged_and_shown_with_citations
     entry = app.extensions["transfer_gate"].log.get(decision_id)
     assert entry["request"]["destination"] == "US"
     assert entry["request"]["recipient"]["safeguards"] == ["contract_measures"]
-    assert entry["caller"] == "anonymous"
+    assert entry["caller"] == "env-officer-1" and entry["caller_role"] == "officer"
     assert entry["response"]["outcome"] == "conditional"
 
     page = client.get(resp.headers["Location"])
@@ -187,7 +195,7 @@ def test_a_form_post_without_a_valid_csrf_token_is_refused(client, app):
 
 
 def test_a_token_from_another_session_is_refused(app, client):
-    other = app.test_client()
+    other = sign_in(app.test_client(), "officer")
     token = csrf_token(other)
     csrf_token(client)
     resp = client.post("/decisions", data=dict(MEDICAL_RECORDS_TO_US, csrf_token=token))
@@ -232,8 +240,8 @@ def test_a_decision_that_cannot_be_logged_is_not_shown(tmp_path):
 
     db = tmp_path / "locked.sqlite3"
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "DATABASE_TIMEOUT": 0.2,
-                      "SECRET_KEY": "k" * 40})
-    client = app.test_client()
+                      "SECRET_KEY": "k" * 40, "API_KEYS": API_KEYS})
+    client = sign_in(app.test_client(), "officer")
     token = csrf_token(client)
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
@@ -352,9 +360,10 @@ def test_the_country_list_filters_by_name_in_either_language(client):
 # --------------------------------------------------------------------------- the layout
 
 
-def test_the_layout_links_every_section_and_sign_in(client):
+def test_the_layout_links_every_section_and_sign_in(client, anonymous):
+    assert 'href="/signin"' in anonymous.get("/signin").get_data(as_text=True)
     html = client.get("/").get_data(as_text=True)
-    for href in ('href="/"', 'href="/scenarios"', 'href="/countries"', 'href="/audit"', 'href="/signin"'):
+    for href in ('href="/"', 'href="/scenarios"', 'href="/countries"', 'href="/audit"', 'action="/signout"'):
         assert href in html
     assert 'href="/language/ja?next=/"' in html
     assert '<a class="skip-link" href="#content">' in html

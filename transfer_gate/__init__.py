@@ -13,7 +13,7 @@ def create_app(test_config=None) -> Flask:
     from .decision_log import DecisionLog
     from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import api, problems, translations, ui
+    from .web import access, account, api, key_admin, openapi, problems, translations, ui
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
@@ -23,9 +23,16 @@ def create_app(test_config=None) -> Flask:
     app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
     app.extensions["scenario_library"] = ScenarioLibrary(log.engine)
     problems.init_app(app)
-    # Browser forms carry a CSRF token; the JSON API authenticates each call with a bearer key instead.
-    CSRFProtect(app).exempt(api.bp)
+    access.init_app(app)
     translations.init_app(app)
+    # Browser forms carry a CSRF token; the JSON API and key management authenticate each call
+    # with a bearer key, never a cookie, so there is no session to forge.
+    csrf = CSRFProtect(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(key_admin.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(ui.bp)
+    csrf.exempt(api.bp)
+    csrf.exempt(key_admin.bp)
     return app

@@ -8,6 +8,7 @@ import sys
 import click
 
 from .errors import LogUnavailable, RequestInvalid, TransferGateError
+from .keys import ROLES
 
 
 def _app():
@@ -99,6 +100,45 @@ def serve(bind, workers):
             return _app()
 
     Server().run()
+
+
+@main.group()
+def keys():
+    """Manage API keys: stored as salted hashes; a new key is shown once."""
+
+
+def _keyring():
+    return _app().extensions["transfer_gate.keys"]
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the key may do.")
+def create_key(role):
+    """Create a key; print it (stdout) once: only its hash is kept."""
+    record, key = _keyring().create(role)
+    click.echo(f"Created key {record.key_id} with the role {role}. It is shown only now:", err=True)
+    click.echo(key)
+
+
+@keys.command("list")
+def list_keys():
+    """List key ids, roles, creation and revocation (never the keys)."""
+    for k in _keyring().list():
+        state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+        click.echo(f"{k.key_id}\t{k.role}\t{k.created_at or '-'}\t{state}\t{k.source}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def revoke_key(key_id):
+    """Revoke the key KEY_ID: from now on it authenticates nothing."""
+    from .keys import ConfiguredKey, UnknownKey
+
+    try:
+        record = _keyring().revoke(key_id)
+    except (UnknownKey, ConfiguredKey) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Revoked {record.key_id} ({record.role}) at {record.revoked_at}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

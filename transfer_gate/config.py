@@ -19,10 +19,17 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of one request body (413 beyond)
     "MAX_BATCH": 1000,
     "JSON_SORT_KEYS": False,
-    "SECRET_KEY": None,  # None: a random key kept in the instance folder, shared by every worker
+    # Signs the browser session. None: a random secret generated once into the instance
+    # folder (instance/secret_key, mode 0600), so sessions survive restarts and every worker shares it.
+    "SECRET_KEY": None,
+    "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # False: Secure is still set whenever the request came over https
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # seconds a browser sign-in lasts
     "WTF_CSRF_TIME_LIMIT": None,  # a form's token lives as long as the browser session, not one hour
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
 }
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def init_app(app, test_config=None) -> None:
@@ -43,32 +50,38 @@ def init_app(app, test_config=None) -> None:
     if url.startswith("postgres:") or url.startswith("postgresql:") and not url.startswith("postgresql+"):
         # SQLAlchemy's plain postgresql:// means psycopg2; this project ships psycopg 3.
         app.config["DATABASE_URL"] = "postgresql+psycopg:" + url.split(":", 1)[1]
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
     if not isinstance(app.config["MAX_BATCH"], int) or app.config["MAX_BATCH"] < 1:
         raise ConfigError("TRANSFER_GATE_MAX_BATCH must be a positive integer")
+    if not isinstance(app.config["TRUSTED_PROXIES"], int) or app.config["TRUSTED_PROXIES"] < 0:
+        raise ConfigError("TRANSFER_GATE_TRUSTED_PROXIES must be a whole number (0 without a reverse proxy)")
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
+    if len(str(app.config["SECRET_KEY"])) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"TRANSFER_GATE_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
 
 
 def instance_secret(path: Path) -> str:
-    """Return the key kept at `path`, creating it on first start.
+    """Return the secret kept in `path`, creating it (random, mode 0600) if it does not exist.
 
-    Every gunicorn worker must sign sessions (and so CSRF tokens) with the same key, so a random
-    key per process will not do. The file is created whole under a temporary name and linked
-    into place, so a process starting at the same moment reads either nothing or the full key.
+    Several workers may start at once: each writes a private temporary file and links it into
+    place; link() fails for all but the first, and everyone then reads the winner's secret.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process won the race; its key is the one
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(candidate, path)
+            except FileExistsError:
+                pass
         finally:
-            tmp.unlink()
-    key = path.read_text().strip()
-    if len(key) < 32:
-        raise ConfigError(f"{path} does not hold a usable secret key; delete it to have a new one made")
-    return key
+            candidate.unlink()
+    secret = path.read_text().strip()
+    if len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"{path} holds no usable secret; delete it to have a new one generated")
+    return secret

@@ -6,12 +6,24 @@ import pycountry
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
 
 from .facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
+from .keys import ROLES
 
 MAX_TEXT = 200
 
 
 def _alpha2(value: str) -> bool:
     return isinstance(value, str) and len(value) == 2 and value.isupper() and pycountry.countries.get(alpha_2=value) is not None
+
+
+def storable(value: str) -> None:
+    """Refuse text the decision log cannot keep: NUL (PostgreSQL text) and unpaired surrogates (not UTF-8)."""
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError("Contains a character that cannot be stored (NUL or an unpaired UTF-16 surrogate).")
+
+
+def Text(**kw):
+    """Free text: at most MAX_TEXT characters, all of them storable."""
+    return fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=MAX_TEXT), storable], **kw)
 
 
 def Bool(**kw):
@@ -23,9 +35,10 @@ class RecipientSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=MAX_TEXT))
+    name = Text()
     relationship = fields.String(load_default="third_party", validate=validate.OneOf(RELATIONSHIPS))
-    safeguards = fields.List(fields.String(validate=validate.OneOf(SAFEGUARDS)), load_default=list)
+    safeguards = fields.List(fields.String(validate=validate.OneOf(SAFEGUARDS)), load_default=list,
+                             validate=validate.Length(max=50))
     handles_data = Bool(load_default=True)
     links_to_individuals = Bool(load_default=False)
     academic_institution = Bool(load_default=False)
@@ -54,7 +67,7 @@ class TransferRequestSchema(Schema):
     recipient = fields.Nested(RecipientSchema, load_default=lambda: RecipientSchema().load({}))
     basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
     as_of = fields.Date(allow_none=True, load_default=None)
-    reference = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=MAX_TEXT))
+    reference = Text()
 
     def __init__(self, categories=(), **kw):
         super().__init__(**kw)
@@ -103,3 +116,12 @@ def flatten_errors(messages, prefix="") -> dict[str, list[str]]:
         for k, v in flatten_errors(value, path).items():
             out.setdefault(k, []).extend(v)
     return out
+
+
+class NewKeySchema(Schema):
+    """POST /v1/keys: the role of the key to create."""
+
+    class Meta:
+        unknown = RAISE
+
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))

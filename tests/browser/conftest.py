@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import KEYS
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
@@ -67,7 +69,7 @@ def new_page(browser, live_server, request):
     """
     contexts = []
 
-    def open_page(**options):
+    def open_page(role="officer", **options):
         context = browser.new_context(base_url=live_server, locale="en-US", **options)
         context.set_default_timeout(15_000)
         page = context.new_page()
@@ -77,8 +79,15 @@ def new_page(browser, live_server, request):
         page.on("pageerror", lambda exc: page.problems.append(str(exc)))
         page.on("response", lambda r: page.problems.append(f"{r.status} {r.url}")
                 if r.status >= 400 and r.request.resource_type != "document" else None)
-        page.on("requestfailed", lambda r: page.problems.append(f"failed {r.url}"))
+        # a load the page's own navigation cancels (ERR_ABORTED) is not a broken asset
+        page.on("requestfailed", lambda r: page.problems.append(f"failed {r.url}: {r.failure}")
+                if r.failure != "net::ERR_ABORTED" else None)
         contexts.append((context, page))
+        if role is not None:  # the officer pages are used signed in
+            page.goto("/signin")
+            page.fill("#key", KEYS[role])
+            page.click("form[action='/signin'] button[type=submit]")
+            page.wait_for_url(lambda url: "/signin" not in url)
         return page
 
     yield open_page

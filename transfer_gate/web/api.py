@@ -23,7 +23,11 @@ def json_body():
     """Return the parsed JSON body; 415 unless it is JSON, 400 when it does not parse."""
     if not request.is_json:
         raise UnsupportedMediaType("Send the request as application/json.")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # Python's json parser recurses per nesting level; a body of 100,000 '[' exhausts the stack.
+        raise BadRequest("The body is nested too deeply.") from None
     if data is None:
         raw = request.get_data(cache=True)
         if raw.strip() != b"null":
@@ -33,12 +37,79 @@ def json_body():
 
 @bp.post("/v1/decisions")
 def create_decision():
+    """Decide one transfer request; the decision is logged before it is returned.
+    ---
+    post:
+      tags: [decisions]
+      summary: Decide one request
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/TransferRequest'}
+      responses:
+        200:
+          description: The decision, already in the decision log.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Decision'}
+        400: {$ref: '#/components/responses/MalformedJson'}
+        404:
+          description: No country profile exists for the destination.
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+        413: {$ref: '#/components/responses/BodyTooLarge'}
+        415: {$ref: '#/components/responses/NotJson'}
+        422: {$ref: '#/components/responses/InvalidRequest'}
+        500:
+          description: The rules engine failed on this request; no decision was made.
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+        503:
+          description: The decision could not be logged, so it is not returned (or API keys cannot be checked).
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+    """
     who, role = caller()
     return jsonify(service.decide(runtime(), json_body(), caller=who, role=role))
 
 
 @bp.post("/v1/decisions/batch")
 def create_batch():
+    """Decide up to MAX_BATCH requests in order; all decisions of a batch are logged in one transaction.
+    ---
+    post:
+      tags: [decisions]
+      summary: Decide a batch of requests
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/BatchRequest'}
+      responses:
+        200:
+          description: One entry per request, in order; an invalid request gets its problem document in place.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/BatchAnswer'}
+        400: {$ref: '#/components/responses/MalformedJson'}
+        413: {$ref: '#/components/responses/BodyTooLarge'}
+        415: {$ref: '#/components/responses/NotJson'}
+        422: {$ref: '#/components/responses/InvalidRequest'}
+        500:
+          description: The rules engine failed; nothing of the batch was decided or logged.
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+        503:
+          description: The decisions could not be logged, so none is returned (or API keys cannot be checked).
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+    """
     body = json_body()
     limit = current_app.config["MAX_BATCH"]
     if not isinstance(body, dict):
@@ -57,6 +128,24 @@ def create_batch():
 
 @bp.get("/v1/decisions/<decision_id>")
 def get_decision(decision_id):
+    """Return a logged decision with the request it answered.
+    ---
+    get:
+      tags: [decision log]
+      summary: Read one logged decision
+      parameters:
+        - name: decision_id
+          in: path
+          required: true
+          schema: {type: string}
+      responses:
+        200:
+          description: The log entry.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/LoggedDecision'}
+        404: {$ref: '#/components/responses/NotFound'}
+    """
     entry = runtime().log.get(decision_id)
     if entry is None:
         raise NotFound(f"No logged decision has the id {decision_id!r}.")
@@ -65,6 +154,30 @@ def get_decision(decision_id):
 
 @bp.get("/v1/countries/<code>")
 def get_country(code):
+    """Return a country profile as in force on a date (default today).
+    ---
+    get:
+      tags: [reference]
+      summary: Read a country profile
+      parameters:
+        - name: code
+          in: path
+          required: true
+          schema: {type: string}
+          description: ISO 3166-1 alpha-2 code (case does not matter).
+        - name: as_of
+          in: query
+          required: false
+          schema: {type: string, format: date}
+      responses:
+        200:
+          description: The profile in force on `as_of`.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/CountryProfile'}
+        404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/InvalidRequest'}
+    """
     as_of = request.args.get("as_of")
     if as_of is not None:
         try:
@@ -76,16 +189,57 @@ def get_country(code):
 
 @bp.get("/v1/rulesets")
 def list_rulesets():
+    """List the loaded rulesets with version and digest.
+    ---
+    get:
+      tags: [reference]
+      summary: List rulesets
+      responses:
+        200:
+          description: Every loaded ruleset.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/RulesetList'}
+    """
     return jsonify({"rulesets": service.rulesets(runtime())})
 
 
 @bp.get("/healthz")
 def healthz():
+    """Liveness: the process answers.
+    ---
+    get:
+      tags: [health]
+      summary: Liveness
+      responses:
+        200:
+          description: The process is alive.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Health'}
+    """
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
 def readyz():
+    """Readiness: rules are loaded and the decision log accepts writes.
+    ---
+    get:
+      tags: [health]
+      summary: Readiness
+      responses:
+        200:
+          description: Ready to decide.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Readiness'}
+        503:
+          description: Not ready; `detail` says why.
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+    """
     rt = runtime()
     if not rt.book.rulesets:
         return respond(problem_body(503, "Not ready", "No ruleset is loaded.", "not-ready"))

@@ -6,5 +6,5 @@ from flask import g
 
 
 def caller() -> tuple[str, str | None]:
-    """Return (caller id, role) for the current request; ("anonymous", None) before sign-in exists."""
+    """Return (key id, role) of the current caller, as web.access set it; ("anonymous", None) on open endpoints."""
     return g.get("caller", ("anonymous", None))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
 from .. import scenario_library, service
@@ -313,6 +312,3 @@ def _not_found(exc):
     return render_template("error.html", title=gettext("error.not_found"), detail=detail), 404
 
 
-@bp.app_errorhandler(CSRFError)
-def _csrf_refused(exc):
-    return render_template("error.html", title=gettext("error.csrf"), detail=gettext("error.csrf.detail")), 400

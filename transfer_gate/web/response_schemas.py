@@ -1,0 +1,244 @@
+"""What the API answers, as marshmallow schemas: the source of the OpenAPI response descriptions.
+
+The views build their answers from the model's `to_dict()`; these schemas describe those
+answers field by field, closed (unknown fields are not allowed) wherever the answer's shape is
+fixed, so the fuzz test's schema-conformance check catches any drift between the two.
+"""
+
+from __future__ import annotations
+
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from ..keys import ROLES
+from ..model import OUTCOMES
+
+PATH_STATUSES = ("satisfied", "unsatisfied", "not_applicable")
+
+
+def Text(**kw):
+    return fields.String(required=True, **kw)
+
+
+def Texts(**kw):
+    return fields.List(fields.String(), required=True, **kw)
+
+
+def Nullable(field_cls, **kw):
+    return field_cls(required=True, allow_none=True, **kw)
+
+
+class CitationSchema(Schema):
+    ref = Text(metadata={"description": "Follows the citation grammar of contract §3, e.g. 'APPI 28(3)'."})
+    title = Text()
+    title_ja = Text()
+    url = Text()
+
+
+class ConditionSchema(Schema):
+    id = Text()
+    text = Text()
+    text_ja = Text()
+    citations = Texts()
+    recheck_within_days = fields.Integer(metadata={"description": "Present where the law sets a re-check period."})
+    data_kinds = Texts()
+    details = fields.List(fields.Dict(), metadata={"description": "The destination's system, with sources."})
+
+
+class RemedySchema(Schema):
+    id = Text()
+    route = Nullable(fields.String)
+    text = Text()
+    text_ja = Text()
+    missing = Texts()
+    missing_ja = Texts()
+    citations = Texts()
+
+
+class PathSchema(Schema):
+    route = Text()
+    status = Text(validate=validate.OneOf(PATH_STATUSES))
+    missing = Texts()
+    missing_ja = Texts()
+
+
+class RecordsSchema(Schema):
+    required = fields.Boolean(required=True)
+    retention = Nullable(fields.String, metadata={"description": "ISO 8601 duration"})
+    items = Texts()
+    items_ja = Texts()
+    citations = Texts()
+
+
+class TraceEntrySchema(Schema):
+    rule = Text()
+    data_kind = Text()
+    citations = Texts()
+
+
+class RulesetStampSchema(Schema):
+    name = Text()
+    version = Text()
+    digest = Text()
+
+
+class ProfileStampSchema(Schema):
+    code = Text()
+    digest = Nullable(fields.String)
+    reviewed = Nullable(fields.String)
+    curated = fields.Boolean(required=True)
+    stale = fields.Boolean(required=True)
+
+
+class KindResultSchema(Schema):
+    kind = Text()
+    categories = Texts()
+    outcome = Text(validate=validate.OneOf(OUTCOMES))
+    route = Text()
+    deny_reasons = Texts()
+    decisive = fields.Boolean(required=True)
+
+
+class DenyReasonSchema(Schema):
+    rule = Text()
+    data_kind = Text()
+    text = Text()
+    text_ja = Text()
+    citations = Texts()
+
+
+class DecisionSchema(Schema):
+    """The answer to a request (contract §3, with this service's additions)."""
+
+    decision_id = Text(metadata={"description": "ULID; the decision is in the log under this id."})
+    outcome = Text(validate=validate.OneOf(OUTCOMES))
+    regime = Text()
+    route = Text()
+    conditions = fields.List(fields.Nested(ConditionSchema), required=True)
+    remedies = fields.List(fields.Nested(RemedySchema), required=True)
+    paths = fields.List(fields.Nested(PathSchema), required=True)
+    citations = fields.List(fields.Nested(CitationSchema), required=True)
+    records = fields.Nested(RecordsSchema, required=True)
+    trace = fields.List(fields.Nested(TraceEntrySchema), required=True)
+    ruleset = fields.Nested(RulesetStampSchema, required=True)
+    country_profile = fields.Nested(ProfileStampSchema, required=True, allow_none=True)
+    decided_by = Text()
+    data_kinds = fields.List(fields.Nested(KindResultSchema), required=True)
+    deny_reasons = fields.List(fields.Nested(DenyReasonSchema), required=True)
+    evaluated_at = Text()
+    as_of = fields.Date(required=True)
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document; `errors` maps field paths to messages for invalid input."""
+
+    class Meta:
+        unknown = INCLUDE  # RFC 9457 allows extension members
+
+    type = Text()
+    title = Text()
+    status = fields.Integer(required=True)
+    detail = Text()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ValidationProblemSchema(ProblemSchema):
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+class CountryProfileSchema(Schema):
+    """A country profile as in force on `as_of` (the format is country_profiles/README.md)."""
+
+    code = Text()
+    name = Text()
+    name_ja = Text()
+    as_of = Text()
+    stale = fields.Boolean(required=True)
+    digest = Text()
+    missing = Texts()
+    curated = fields.Boolean(required=True)
+    reviewed = Nullable(fields.String)
+    reviewer = Nullable(fields.String)
+    notes = Text()
+    designated = fields.Dict(required=True)
+    law = fields.Dict(required=True)
+    authority = Nullable(fields.Dict)
+    oecd = fields.Dict(required=True)
+    oecd8_gaps = Nullable(fields.List, cls_or_instance=fields.Raw())
+    apec_member = fields.Boolean(required=True)
+    apec_cbpr = fields.Dict(required=True)
+    global_cbpr = fields.Dict(required=True)
+    government_access = fields.Dict(required=True)
+    localization = fields.Dict(required=True)
+    ppc_survey_url = Nullable(fields.String)
+    system_summary = Nullable(fields.String)
+    system_summary_ja = Nullable(fields.String)
+    sources = fields.List(fields.Dict(), required=True)
+
+
+class RulesetSchema(Schema):
+    name = Text()
+    version = Text()
+    regime = Text()
+    origins = Texts()
+    title = Text()
+    digest = Text()
+    rules = fields.Integer(required=True)
+    routes = Texts()
+
+
+class RulesetListSchema(Schema):
+    rulesets = fields.List(fields.Nested(RulesetSchema), required=True)
+
+
+class HealthSchema(Schema):
+    status = Text(validate=validate.Equal("ok"))
+
+
+class ReadinessSchema(Schema):
+    status = Text(validate=validate.Equal("ready"))
+    rulesets = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    profiles = Text()
+
+
+class KeySchema(Schema):
+    key_id = Text()
+    role = Text(validate=validate.OneOf(ROLES))
+    created_at = Nullable(fields.String)
+    revoked_at = Nullable(fields.String)
+    source = Text(validate=validate.OneOf(("stored", "environment")))
+
+
+class CreatedKeySchema(KeySchema):
+    key = Text(metadata={"description": "The key itself, shown only in this answer."})
+
+
+class KeyListSchema(Schema):
+    keys = fields.List(fields.Nested(KeySchema), required=True)
+
+
+class LoggedDecisionSchema(Schema):
+    """A decision log entry: the request as decided, the answer as returned, and the hash chain."""
+
+    class Meta:
+        unknown = INCLUDE  # the log may carry more columns than those described here
+
+    seq = fields.Integer(required=True)
+    decision_id = Text()
+    created_at = Text()
+    caller = Text(metadata={"description": "The key id of the caller (never the key), or 'cli'."})
+    caller_role = Nullable(fields.String)
+    reference = Nullable(fields.String)
+    request = fields.Dict(required=True)
+    response = fields.Nested(DecisionSchema, required=True)
+    ruleset_name = Text()
+    ruleset_version = Text()
+    ruleset_digest = Text()
+    profile_digest = Nullable(fields.String)
+    outcome = Text(validate=validate.OneOf(OUTCOMES))
+    route = Text()
+    destination = Text()
+    data_kinds = Text()
+    records_required = fields.Boolean(required=True)
+    records_retention = Nullable(fields.String)
+    prev_hash = Text()
+    hash = Text()
