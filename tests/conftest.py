@@ -6,6 +6,8 @@ from transfer_gate import create_app
 from transfer_gate.rules import load_rulebook
 from transfer_gate.service import Runtime
 
+pytest_plugins = ["tests.stores"]  # the decision log's stores: SQLite and PostgreSQL
+
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
 PROFILES = ROOT / "country_profiles"

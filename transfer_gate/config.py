@@ -17,6 +17,10 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of one request body (413 beyond)
     "MAX_BATCH": 1000,
     "JSON_SORT_KEYS": False,
+    "LOG_MASK": "",  # request fields the log keeps only masked: recipient.name, reference
+    "LOG_MASK_MODE": "hash",  # hash (HMAC-SHA256 keyed with SECRET_KEY) or redact
+    "CANDIDATE_RULESETS_DIR": None,  # rules the auditors' replay page can compare against
+    "CANDIDATE_PROFILES_DIR": None,  # country profiles the replay page can compare against
 }
 
 
@@ -29,8 +33,8 @@ def init_app(app, test_config=None) -> None:
     if not app.config["DATABASE_URL"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "transfer_gate.sqlite3")
-    for key in ("RULESETS_DIR", "PROFILES_DIR"):
-        if not Path(app.config[key]).is_dir():
+    for key in ("RULESETS_DIR", "PROFILES_DIR", "CANDIDATE_RULESETS_DIR", "CANDIDATE_PROFILES_DIR"):
+        if app.config[key] is not None and not Path(app.config[key]).is_dir():
             raise ConfigError(f"TRANSFER_GATE_{key}={app.config[key]!r} is not a directory")
     url = str(app.config["DATABASE_URL"])
     if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
