@@ -39,7 +39,8 @@ class Databases:
 
     def __init__(self, server_url: str):
         self.server = psycopg_url(server_url)
-        self.admin = sa.create_engine(self.server, isolation_level="AUTOCOMMIT")
+        # No pool: a test may restart the server between creating a store and dropping it.
+        self.admin = sa.create_engine(self.server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
     def create(self) -> str:
         name = f"tg_test_{uuid.uuid4().hex[:16]}"

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import click
 
-from .errors import RequestInvalid, TransferGateError
+from .errors import LogUnavailable, RequestInvalid, TransferGateError
 
 CLI_CHUNK = 200  # input lines decided and logged together by `decide`
 
@@ -23,7 +23,13 @@ def _app():
 @contextmanager
 def _opened_app():
     """Create the app for one command and release its store connections when the command ends."""
-    app = _app()
+    from .web.problems import problem_for
+
+    try:
+        app = _app()
+    except LogUnavailable as exc:  # the store cannot be opened: nothing can be decided or checked
+        click.echo(json.dumps(problem_for(exc), ensure_ascii=False), err=True)
+        sys.exit(1)
     try:
         yield app
     finally:

@@ -356,17 +356,31 @@ class DecisionLog:
     # ------------------------------------------------------------------ schema
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (concurrent starts wait for each other)."""
+        """Bring the schema to the newest Alembic revision; raise LogUnavailable if the store cannot be reached.
+
+        A schema already at head is only read, so a start does not wait for the write lock
+        that a busy (or stuck) writer holds. Otherwise concurrent starts migrate one after
+        another, under the write lock (SQLite) or an advisory lock (PostgreSQL).
+        """
         from alembic import command
         from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self._write_connection() as conn, conn.begin():
-            if self.dialect == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        try:
+            with self.engine.connect() as conn:
+                current = set(MigrationContext.configure(conn).get_current_heads())
+            if current == set(ScriptDirectory.from_config(cfg).get_heads()):
+                return
+            with self._write_connection() as conn, conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.DBAPIError as exc:
+            raise LogUnavailable(f"the decision log store cannot be opened: {exc.__class__.__name__}: {exc}") from exc
 
     def close(self) -> None:
         """Release every pooled connection (before a fork, or at the end of a test)."""
