@@ -2,11 +2,13 @@
 
 import json
 import threading
+import uuid
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from tests.test_api import EXAMPLE, with_
 from transfer_gate.cli import main
@@ -425,3 +427,40 @@ def test_a_log_on_a_directory_that_does_not_exist_is_unavailable(tmp_path):
     with pytest.raises(LogUnavailable):
         log.append([{"decision_id": "x"}])
     assert log.writable() is False
+
+
+def test_a_service_role_that_does_not_own_the_tables_can_append_but_cannot_tamper(make_app, postgres_url,
+                                                                                   postgres_databases):
+    """The deployment the README recommends: the owner migrates, the service runs as a role granted less."""
+    make_app(postgres_url)  # the owner applies the migrations
+    options = make_url(postgres_url).query["options"]
+    schema = options.split("=", 1)[1]
+    role = f"tg_service_{uuid.uuid4().hex[:12]}"
+    grants = [f'CREATE ROLE "{role}" NOLOGIN', f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
+              f'GRANT SELECT, INSERT ON "{schema}".decision_log TO "{role}"',
+              f'GRANT SELECT, UPDATE ON "{schema}".decision_log_head TO "{role}"',
+              f'GRANT SELECT ON "{schema}".alembic_version TO "{role}"']
+    with postgres_databases.admin.connect() as conn:
+        for statement in grants:
+            conn.exec_driver_sql(statement)
+    service_url = make_url(postgres_url).update_query_dict({"options": f"{options} -crole={role}"})
+    service_url = service_url.render_as_string(hide_password=False)
+    try:
+        app = make_app(service_url)
+        assert app.test_client().post("/v1/decisions", json=EXAMPLE).status_code == 200
+        assert app.extensions["transfer_gate"].log.verify().ok
+        engine = sa.create_engine(service_url)
+        try:
+            for statement in ("DELETE FROM decision_log", "ALTER TABLE decision_log DISABLE TRIGGER USER",
+                              "UPDATE decision_log_head SET seq = 0", "DROP TABLE decision_log CASCADE"):
+                with pytest.raises(sa.exc.DatabaseError, match="permission denied|must be owner|only moves forward"):
+                    with engine.begin() as conn:
+                        conn.exec_driver_sql(statement)
+        finally:
+            engine.dispose()
+        app.extensions["transfer_gate"].log.close()
+    finally:
+        with postgres_databases.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            conn.exec_driver_sql(f'DROP ROLE "{role}"')
+    assert len(rows(postgres_url)) == 1
