@@ -3,9 +3,11 @@
 from datetime import datetime, timezone
 
 import pytest
+import yaml
 
 from tests.test_api import with_
 from transfer_gate import service
+from transfer_gate.web import api
 
 DENIED = with_(destination="CN", recipient__safeguards=[], recipient__relationship="third_party")
 DESIGNATED = with_(destination="DE")
@@ -123,11 +125,7 @@ def test_one_decision_is_returned_with_its_request(store_app, logged):
 
 
 def test_the_query_views_carry_an_openapi_description():
-    from transfer_gate.web import api
-
     for view in (api.get_decision, api.list_decisions):
-        import yaml
-
         spec = yaml.safe_load(view.__doc__.split("---", 1)[1])
         responses = spec["get"]["responses"]
         assert 200 in responses and (404 in responses or 422 in responses)

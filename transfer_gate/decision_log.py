@@ -291,7 +291,9 @@ class _GroupCommit:
                     self._leading = False
                     self._cond.notify_all()
         if pending.error is not None:
-            raise pending.error
+            # A fresh exception per caller: one instance raised in several threads at once
+            # would have its traceback rewritten under their feet.
+            raise LogUnavailable(str(pending.error)) from pending.error
 
     def _take(self) -> list[_Pending]:
         taken, rows = [], 0
