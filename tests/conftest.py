@@ -34,7 +34,8 @@ def app(tmp_path, runtime, monkeypatch):
     """
     shared = (runtime.book, runtime.profiles, runtime.matcher)
     monkeypatch.setattr(Runtime, "build", classmethod(lambda cls, r, p, log, clock=None: cls(*shared, log)))
-    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}"})
+    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}",
+                       "SECRET_KEY": "test-secret-key-of-at-least-32-chars"})
 
 
 @pytest.fixture

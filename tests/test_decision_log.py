@@ -134,6 +134,20 @@ def test_the_cli_logs_its_decisions_with_their_digests(make_app, store_url, monk
     assert entry["profile_digest"] == decision["country_profile"]["digest"]
 
 
+def test_the_form_logs_its_decisions_with_their_digests(store_app):
+    from tests.test_ui import decide as decide_in_the_form
+
+    resp = decide_in_the_form(store_app.test_client())
+    assert resp.status_code == 303
+    decision_id = resp.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    entry = store_app.extensions["transfer_gate"].log.get(decision_id)
+    assert entry["reference"] == "crm-export-4711" and entry["destination"] == "US"
+    assert entry["ruleset_digest"] == entry["response"]["ruleset"]["digest"]
+    assert entry["ruleset_digest"].startswith("sha256:")
+    assert entry["profile_digest"] == entry["response"]["country_profile"]["digest"]
+    assert store_app.extensions["transfer_gate"].log.verify().ok
+
+
 # --------------------------------------------------------------------------- append-only
 
 
@@ -330,11 +344,15 @@ def test_a_null_field_is_not_reported_as_masked(make_app, tmp_path):
 @pytest.mark.parametrize("config,message", [
     ({"LOG_MASK": "recipient.email"}, "cannot mask recipient.email"),
     ({"LOG_MASK": "reference", "LOG_MASK_MODE": "blur"}, "must be one of hash, redact"),
-    ({"LOG_MASK": "reference", "LOG_MASK_MODE": "hash"}, "needs TRANSFER_GATE_SECRET_KEY"),
 ])
 def test_a_bad_mask_configuration_stops_the_start(make_app, tmp_path, config, message):
     with pytest.raises(ConfigError, match=message):
         make_app(f"sqlite:///{tmp_path / 'c.sqlite3'}", **config)
+
+
+def test_hashing_without_a_key_is_refused():
+    with pytest.raises(ConfigError, match="needs TRANSFER_GATE_SECRET_KEY"):
+        LogMask.from_config("reference", "hash", None)
 
 
 # --------------------------------------------------------------------------- group commit

@@ -4,7 +4,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from transfer_gate.decision_log import GENESIS, DecisionLog, metadata
+from transfer_gate import decision_log, scenario_library
+from transfer_gate.decision_log import GENESIS, DecisionLog
 
 
 def test_a_fresh_store_is_migrated_to_the_schema_the_code_describes(store_app, store_url):
@@ -12,8 +13,8 @@ def test_a_fresh_store_is_migrated_to_the_schema_the_code_describes(store_app, s
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_heads() == ("0001_decision_log",)
-            assert compare_metadata(context, metadata) == []
+            assert context.get_current_heads() == ("0002_saved_scenarios",)
+            assert compare_metadata(context, [decision_log.metadata, scenario_library.metadata]) == []
             head = conn.execute(sa.text("SELECT id, seq, hash FROM decision_log_head")).all()
             assert [tuple(r) for r in head] == [(1, 0, GENESIS)]
     finally:

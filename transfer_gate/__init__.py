@@ -7,18 +7,28 @@ from flask import Flask
 
 def create_app(test_config=None) -> Flask:
     """Create and configure an instance of the application: the one place that wires things together."""
+    from flask_wtf.csrf import CSRFProtect
+
     from . import config
     from .decision_log import DecisionLog, LogMask
+    from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import api, audit, problems
+    from .web import api, audit, problems, translations, ui
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
+    app.json.sort_keys = False  # keep the contract's field order
+    app.json.ensure_ascii = False  # Japanese texts stay readable
     mask = LogMask.from_config(app.config["LOG_MASK"], app.config["LOG_MASK_MODE"], app.config.get("SECRET_KEY"))
     log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]), mask=mask)
     log.migrate()  # the schema comes from the Alembic revisions in migrations/
     app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
+    app.extensions["scenario_library"] = ScenarioLibrary(log.engine)
     problems.init_app(app)
+    # Browser forms carry a CSRF token; the JSON API authenticates each call with a bearer key instead.
+    CSRFProtect(app).exempt(api.bp)
+    translations.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(ui.bp)
     app.register_blueprint(audit.bp)
     return app

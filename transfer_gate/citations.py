@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-
+from . import datafiles
 from .errors import CitationError
 from .model import Citation
 
@@ -28,6 +26,19 @@ _ENTRY_KEYS = {"ref", "title", "title_ja", "url", "verified", "note"}
 _INSTRUMENT_KEYS = {"title", "title_ja", "url"}
 
 
+_INSTRUMENT_ORDER = ("APPI", "Cabinet Order", "PPC Rules", "SR", "Basic Policy", "PPC GL Offshore",
+                     "PPC GL General", "PPC GL Anonymized", "PPC QA")
+_ROMAN = {r: i for i, r in enumerate(("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"), 1)}
+
+
+def statutory_order(ref: str) -> tuple:
+    """Sort key putting refs in the order of the instruments and their articles (APPI 27 before APPI 28(3))."""
+    instrument = next((i for i in sorted(_INSTRUMENT_ORDER, key=len, reverse=True) if ref.startswith(i + " ")), "")
+    rank = _INSTRUMENT_ORDER.index(instrument) if instrument else len(_INSTRUMENT_ORDER)
+    parts = re.findall(r"\d+|[ivx]+|[①-⑩]", ref[len(instrument):])
+    return (rank, tuple(int(p) if p.isascii() and p.isdigit() else _ROMAN.get(p, ord(p[0])) for p in parts))
+
+
 def is_valid_ref(ref: str) -> bool:
     """Tell whether a ref follows the contract's citation grammar."""
     return bool(REF_GRAMMAR.match(ref))
@@ -45,10 +56,7 @@ class CitationRegistry:
     def load(cls, path: Path) -> "CitationRegistry":
         """Load and validate the registry file; every problem names the file and the ref."""
         raw = path.read_bytes()
-        try:
-            data = yaml.load(raw, Loader=SafeLoader)
-        except yaml.YAMLError as exc:
-            raise CitationError(path, f"not valid YAML: {exc}") from exc
+        data = datafiles.parse(raw, path, CitationError)
         if not isinstance(data, dict) or set(data) - {"instruments", "citations"}:
             raise CitationError(path, "expected the keys 'instruments' and 'citations' only")
         instruments = data.get("instruments") or {}

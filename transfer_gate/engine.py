@@ -15,8 +15,10 @@ Combining, written down (and inverted from Cedar where Cedar is lax):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from .citations import statutory_order
 from .errors import EngineFailure
 from .facts import base_facts
 from .model import (
@@ -32,6 +34,7 @@ from .model import (
 )
 from .rules import RuleBook, Ruleset
 
+_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
 SEVERITY = {"allow": 0, "conditional": 1, "deny": 2}
 # Ties between kinds with the same outcome and route go to the kind the law treats more strictly.
 KIND_RANK = {"statistical": 0, "anonymized": 1, "personally_referable": 2, "personal_data": 3,
@@ -53,17 +56,53 @@ class _KindAnswer:
     categories: tuple[str, ...]
     outcome: str
     route: str
-    rules: list  # rules that fired for this kind, in firing order, in force on as_of
     deny_rules: list
     conditions: list
     records: list
-    paths: list
-    remedies: list
     used: list  # rules whose effect the answer rests on
+    satisfied: set
+    not_applicable: set
+    missing: dict  # route -> [MissingSpec]
+    remedy_specs: list
+    rules: list
 
 
 def _render(text: str, ctx: dict) -> str:
     return text.format_map(ctx) if "{" in text else text
+
+
+# Pure memos (the engine stays a function of its inputs): what a destination profile contributes
+# to an answer, and the rendered conditions, depend only on the profile's content and date.
+_MEMO_LIMIT = 4096
+_views: dict = {}
+_conditions: dict = {}
+
+
+def _view(request: TransferRequest, profile) -> tuple[tuple, dict, tuple]:
+    """Return (memo key, text context, destination details) for a request's destination."""
+    key = ("unknown",) if profile is None else (profile.code, profile.digest, profile.reviewed, profile.stale,
+                                                  getattr(profile, "as_of", None))
+    view = _views.get(key)
+    if view is None:
+        if len(_views) > _MEMO_LIMIT:
+            _views.clear()
+        view = _views[key] = (key, _context(request, profile), destination_details(profile))
+    return view
+
+
+def _condition(spec, kind: str, view) -> Condition:
+    key = (spec, kind, view[0])
+    cond = _conditions.get(key)
+    if cond is None:
+        if len(_conditions) > _MEMO_LIMIT:
+            _conditions.clear()
+        ctx, details = view[1], view[2]
+        cond = _conditions[key] = Condition(
+            id=spec.id, text=_render(spec.text, ctx), text_ja=_render(spec.text_ja, ctx),
+            citations=spec.citations, recheck_within_days=spec.recheck_within_days,
+            kinds=(kind,), details=_details_for(spec.details, details),
+        )
+    return cond
 
 
 def _context(request: TransferRequest, profile) -> dict:
@@ -114,59 +153,87 @@ def destination_details(profile) -> tuple[dict, ...]:
     return tuple(out)
 
 
-def _decide_kind(kind, categories, rules, ruleset: Ruleset, ctx, details) -> _KindAnswer:
-    deny_rules = [r for r in rules if r.deny]
-    satisfied = {r.route for r in rules if r.route}
-    not_applicable = {na for r in rules for na in r.not_applicable} - satisfied
+def _decide_kind(kind, categories, rules, ruleset: Ruleset, view) -> _KindAnswer:
+    """Apply the combining rule to one kind's fired rules (one pass over them)."""
+    deny_rules, satisfied, not_applicable, missing, remedy_specs = [], set(), set(), {}, []
+    for rule in rules:
+        if rule.deny:
+            deny_rules.append(rule)
+        if rule.route:
+            satisfied.add(rule.route)
+        if rule.not_applicable:
+            not_applicable.update(rule.not_applicable)
+        for m in rule.missing:
+            missing.setdefault(m.route, []).append(m)
+        if rule.remedies:
+            remedy_specs.extend(rule.remedies)
+    not_applicable -= satisfied
     route = "none"
     if not deny_rules:
         route = next((r.id for r in ruleset.routes if r.id in satisfied), "none")
-    denied = route == "none"
-    used = []
-    conditions, records = [], []
-    if not denied:
+    used, conditions, records = [], [], []
+    if route != "none":
         for rule in rules:
             contributes = rule.route == route
             for spec in rule.conditions:
                 if not spec.on_route or route in spec.on_route:
-                    conditions.append(Condition(
-                        id=spec.id, text=_render(spec.text, ctx), text_ja=_render(spec.text_ja, ctx),
-                        citations=spec.citations, recheck_within_days=spec.recheck_within_days,
-                        kinds=(kind,), details=details if spec.details == "destination_system" else (),
-                    ))
+                    conditions.append(_condition(spec, kind, view))
                     contributes = True
             if rule.records and (not rule.records.on_route or route in rule.records.on_route):
                 records.append(rule.records)
                 contributes = True
             if contributes:
                 used.append(rule)
+        outcome = "conditional" if conditions or any(rec.required for rec in records) else "allow"
+    else:
+        outcome = "deny"
+        used.extend(deny_rules)
+        used.extend(rule for rule in rules if (rule.missing or rule.remedies) and not rule.deny)
+    return _KindAnswer(kind, categories, outcome, route, deny_rules, conditions, records, used,
+                       satisfied, not_applicable, missing, remedy_specs, rules)
+
+
+def _details_for(selector, details) -> tuple:
+    if selector is None:
+        return ()
+    if selector == "destination_system":
+        return details
+    return tuple(d for d in details if d["topic"] == selector)
+
+
+def _paths(answer: _KindAnswer, ruleset: Ruleset, ctx) -> list[Path]:
+    """Every route of the regime for one kind: satisfied, not applicable, or what is missing."""
     paths = []
     for r in ruleset.routes:
-        if r.id in satisfied:
+        if r.id in answer.satisfied:
             paths.append(Path(r.id, "satisfied"))
-        elif r.id in not_applicable:
+        elif r.id in answer.not_applicable:
             paths.append(Path(r.id, "not_applicable"))
         else:
-            specs = [m for rule in rules for m in rule.missing if m.route == r.id]
-            texts = [(_render(m.text, ctx), _render(m.text_ja, ctx)) for m in specs] or [(r.missing.text, r.missing.text_ja)]
+            specs = answer.missing.get(r.id)
+            texts = [(_render(m.text, ctx), _render(m.text_ja, ctx)) for m in specs] if specs else [(r.missing.text, r.missing.text_ja)]
             texts = list(dict.fromkeys(texts))
             paths.append(Path(r.id, "unsatisfied", tuple(t for t, _ in texts), tuple(j for _, j in texts)))
-    remedies = []
-    if denied:
-        used.extend(deny_rules)
-        used.extend(rule for rule in rules if (rule.missing or rule.remedies) and rule not in used)
-        for rule in rules:
-            for spec in rule.remedies:
-                remedies.append(Remedy(spec.id, spec.route, _render(spec.text, ctx), _render(spec.text_ja, ctx),
-                                       (), (), spec.citations))
-        if not deny_rules:
-            for p in paths:
-                if p.status == "unsatisfied":
-                    r = ruleset.route(p.route)
-                    remedies.append(Remedy(f"{ruleset.name}.remedy.{r.id}", r.id, _render(r.remedy.text, ctx),
-                                           _render(r.remedy.text_ja, ctx), p.missing, p.missing_ja, r.citations))
-    outcome = "deny" if denied else ("conditional" if conditions or any(rec.required for rec in records) else "allow")
-    return _KindAnswer(kind, categories, outcome, route, rules, deny_rules, conditions, records, paths, remedies, used)
+    return paths
+
+
+def _remedies(answer: _KindAnswer, paths, ruleset: Ruleset, ctx) -> list[Remedy]:
+    """Each way a denied kind could become lawful, with what is missing and its citations."""
+    remedies = [Remedy(spec.id, spec.route, _render(spec.text, ctx), _render(spec.text_ja, ctx), (), (), spec.citations)
+                for spec in answer.remedy_specs]
+    if not answer.deny_rules:
+        for p in paths:
+            if p.status == "unsatisfied":
+                r = ruleset.route(p.route)
+                remedies.append(Remedy(f"{ruleset.name}.remedy.{r.id}", r.id, _render(r.remedy.text, ctx),
+                                       _render(r.remedy.text_ja, ctx), p.missing, p.missing_ja, r.citations))
+    return remedies
+
+
+def _duration_days(duration: str) -> int:
+    """Order ISO 8601 durations of years, months and days (an upper bound in days is enough)."""
+    y, m, d = (int(x or 0) for x in _DURATION.match(duration).groups())
+    return y * 366 + m * 31 + d
 
 
 def _merge_records(specs, ctx) -> Records:
@@ -174,12 +241,7 @@ def _merge_records(specs, ctx) -> Records:
         return Records(False, None, (), tuple(dict.fromkeys(c for s in specs for c in s.citations)))
     required = [s for s in specs if s.required]
 
-    def years(d):  # ISO durations here are whole years/months/days; compare on a day scale
-        import re
-        y, m, dd = (int(x or 0) for x in re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", d).groups())
-        return y * 366 + m * 31 + dd
-
-    retention = max((s.retention for s in required), key=years)
+    retention = max((s.retention for s in required), key=_duration_days)
     items = tuple(dict.fromkeys(RecordItem(_render(i.text, ctx), _render(i.text_ja, ctx)) for s in required for i in s.items))
     cites = tuple(dict.fromkeys(c for s in required for c in s.citations))
     return Records(True, retention, items, cites)
@@ -207,10 +269,10 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
     if empty:
         raise EngineFailure(f"no rule in force on {request.as_of} speaks to {empty}: the ruleset has a gap")
 
-    ctx = _context(request, profile)
-    details = destination_details(profile)
+    view = _view(request, profile)
+    ctx = view[1]
     route_rank = {r.id: i for i, r in enumerate(ruleset.routes)}
-    answers = [_decide_kind(k, kinds[k], per_kind[k], ruleset, ctx, details) for k in kinds]
+    answers = [_decide_kind(k, kinds[k], per_kind[k], ruleset, view) for k in kinds]
     decisive = max(answers, key=lambda a: (SEVERITY[a.outcome], route_rank.get(a.route, -1), len(a.conditions),
                                            KIND_RANK.get(a.kind, 0)))
     outcome = decisive.outcome
@@ -225,19 +287,25 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
                     prior.id, prior.text, prior.text_ja, prior.citations, prior.recheck_within_days,
                     tuple(dict.fromkeys(prior.kinds + c.kinds)), prior.details)
     records = _merge_records([s for a in answers for s in a.records], ctx) if outcome != "deny" else Records()
-    remedies = list({r.id: r for a in counted for r in a.remedies}.values()) if outcome == "deny" else []
+    decisive_paths = _paths(decisive, ruleset, ctx)
+    remedies: list[Remedy] = []
+    if outcome == "deny":
+        by_id = {}
+        for a in counted:
+            for r in _remedies(a, decisive_paths if a is decisive else _paths(a, ruleset, ctx), ruleset, ctx):
+                by_id.setdefault(r.id, r)
+        remedies = list(by_id.values())
 
     refs: list[str] = []
     for a in counted:
         for rule in a.used:
             refs.extend(rule.citations)
-        if outcome == "deny":
-            for r in a.remedies:
-                refs.extend(r.citations)
+    for r in remedies:
+        refs.extend(r.citations)
     for c in conditions.values():
         refs.extend(c.citations)
     refs.extend(records.citations)
-    citations = tuple(book.citations.get(ref) for ref in dict.fromkeys(refs))
+    citations = tuple(book.citations.get(ref) for ref in sorted(set(refs), key=statutory_order))
     deny_reasons = tuple(
         {"rule": r.id, "data_kind": a.kind, "text": _render(r.deny.text, ctx), "text_ja": _render(r.deny.text_ja, ctx),
          "citations": list(r.citations)}
@@ -250,7 +318,7 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
         route=decisive.route,
         conditions=tuple(conditions.values()),
         remedies=tuple(remedies),
-        paths=tuple(decisive.paths),
+        paths=tuple(decisive_paths),
         citations=citations,
         records=records,
         trace=tuple(trace),

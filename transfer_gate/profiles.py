@@ -24,8 +24,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pycountry
-import yaml
 
+from transfer_gate import datafiles
 from transfer_gate.errors import ProfileError, UnknownCountry
 
 STALE_AFTER_MONTHS = 18
@@ -55,46 +55,9 @@ _CODE_FILE = re.compile(r"^[A-Z]{2}\.yaml$")
 # --------------------------------------------------------------------------- YAML reading
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml, if built, is faster
-    """A safe loader without YAML 1.1 yes/no/on/off booleans, rejecting duplicate keys.
-
-    `code: NO` must stay Norway, not become False.
-    """
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _construct_mapping(loader, node):
-    loader.flatten_mapping(node)
-    result = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        result[key] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_yaml(path) -> object:
     """Parse one profile or group file as YAML (no yes/no booleans, no duplicate keys)."""
-    path = Path(path)
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ProfileError(path, f"cannot read: {exc}") from None
+    return datafiles.read(path, ProfileError)
 
 
 # --------------------------------------------------------------------------- canonical form

@@ -19,10 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-
+from . import datafiles
 from .citations import CitationRegistry
 from .errors import RuleFileError
 from .facts import FACTS
@@ -31,7 +28,7 @@ from .taxonomy import Taxonomy
 RULE_ID = re.compile(r"^[a-z0-9]+(?:\.[a-z0-9][a-z0-9-]*)+$")
 DURATION = re.compile(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+D)?$")
 PLACEHOLDERS = {"destination", "destination_name", "destination_name_ja", "profile_missing", "profile_missing_ja", "profile_reviewed"}
-DETAILS = {"destination_system"}
+DETAILS = {"destination_system", "system", "oecd8_gaps", "government_access", "localization"}
 RULE_KEYS = {"id", "why", "when", "then", "citations", "effective_from", "effective_to"}
 THEN_KEYS = {"route", "not_applicable", "missing", "deny", "conditions", "records", "remedies"}
 CONDITION_KEYS = {"id", "text", "text_ja", "citations", "recheck_within_days", "on_route", "details"}
@@ -380,10 +377,7 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
 
 
 def _yaml(path: Path):
-    try:
-        return yaml.load(path.read_bytes(), Loader=SafeLoader)
-    except yaml.YAMLError as exc:
-        raise RuleFileError(path, f"not valid YAML: {exc}") from exc
+    return datafiles.read(path, RuleFileError)
 
 
 def _load_routes(raw, path, citations) -> tuple[Route, ...]:

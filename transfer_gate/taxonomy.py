@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-
+from . import datafiles
 from .errors import DataFileError
 
 EU_UK_ORIGINS = ("EU", "UK")
@@ -37,7 +35,7 @@ class Taxonomy:
     def load(cls, path: Path, citations) -> "Taxonomy":
         """Load the taxonomy file; every problem names the file and the key."""
         raw = path.read_bytes()
-        data = yaml.load(raw, Loader=SafeLoader)
+        data = datafiles.parse(raw, path)
         if not isinstance(data, dict) or set(data) != {"kinds", "categories"}:
             raise DataFileError(path, "expected the keys 'kinds' and 'categories'")
         kinds = data["kinds"]

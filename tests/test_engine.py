@@ -1,0 +1,92 @@
+"""The engine's combining rule and what the destination's profile adds to an answer."""
+
+import pytest
+
+from transfer_gate import service
+from transfer_gate.errors import EngineFailure
+
+
+def decide(runtime, **body):
+    body = {"origin": "JP", "as_of": "2026-11-27", **body}
+    return service.evaluate(runtime, service.validate(runtime, body)).to_dict()
+
+
+def test_china_informed_consent_tells_the_exporter_about_government_access_and_localization(runtime):
+    answer = decide(runtime, destination="CN", data_categories=["personal_data"], basis={"consent": "informed"})
+    assert answer["outcome"] == "conditional" and answer["route"] == "informed_consent"
+    by_id = {c["id"]: c for c in answer["conditions"]}
+    notice = by_id["appi.28-2.information-given"]
+    topics = {d["topic"]: d for d in notice["details"]}
+    assert {"system", "government_access", "localization"} <= set(topics)
+    for topic in ("government_access", "localization"):
+        detail = topics[topic]
+        assert detail["text"] and detail["text_ja"] and detail["sources"]
+        assert all(s.startswith("http") for s in detail["sources"])
+    assert "Intelligence" in topics["government_access"]["text"]
+    assert "国家情報法" in topics["government_access"]["text_ja"]
+    gov = by_id["appi.17-2.government-access"]
+    assert "China" in gov["text"] and "中国" in gov["text_ja"]
+    assert [d["topic"] for d in gov["details"]] == ["government_access"]
+    assert [d["topic"] for d in by_id["appi.17-2.localization"]["details"]] == ["localization"]
+
+
+def test_a_designated_destination_needs_no_country_notice(runtime):
+    answer = decide(runtime, destination="DE", data_categories=["personal_data"], basis={"consent": "informed"})
+    assert answer["route"] == "designated_country"
+    assert not any(c.get("details") for c in answer["conditions"])
+
+
+def test_an_uncurated_destination_says_what_must_be_researched_in_both_languages(runtime):
+    answer = decide(runtime, destination="BO", data_categories=["personal_data"], basis={"consent": "informed"})
+    [research] = [c for c in answer["conditions"] if c["id"] == "appi.profile.research-system"]
+    assert "Bolivia" in research["text"] and "government-access" in research["text"]
+    assert "ボリビア" in research["text_ja"] and "政府" in research["text_ja"]
+    assert answer["country_profile"]["curated"] is False and answer["country_profile"]["stale"] is True
+
+
+def test_the_designation_follows_as_of(runtime):
+    before = decide(runtime, destination="GB", data_categories=["personal_data"], basis={"consent": "plain"},
+                    as_of="2018-06-01")
+    after = decide(runtime, destination="GB", data_categories=["personal_data"], basis={"consent": "plain"})
+    assert before["outcome"] == "deny" and after["route"] == "designated_country"
+
+
+def test_a_deny_carries_remedies_with_what_is_missing_and_citations_but_no_conditions(runtime):
+    answer = decide(runtime, destination="US", data_categories=["personal_data"])
+    assert answer["outcome"] == "deny" and answer["route"] == "none" and answer["conditions"] == []
+    assert answer["records"]["required"] is False
+    routes = {r["route"]: r for r in answer["remedies"]}
+    assert {"designated_country", "equivalent_measures", "certified_recipient", "informed_consent"} <= set(routes)
+    for remedy in answer["remedies"]:
+        assert remedy["citations"] and remedy["text"] and remedy["text_ja"]
+    assert routes["informed_consent"]["missing"]
+    cited = {c["ref"] for c in answer["citations"]}
+    assert {"APPI 28(1)", "PPC Rules 15"} <= cited
+
+
+def test_conditions_shared_by_several_kinds_are_listed_once_naming_each_kind(runtime):
+    answer = decide(runtime, destination="US", data_categories=["personal_data", "special_care.race"],
+                    recipient={"relationship": "outsourcee", "safeguards": ["contract_measures"]})
+    check = [c for c in answer["conditions"] if c["id"] == "appi.28-3.periodic-check"]
+    assert len(check) == 1 and check[0]["data_kinds"] == ["personal_data", "special_care"]
+    assert answer["decided_by"] == "special_care"
+    assert [k["kind"] for k in answer["data_kinds"]] == ["personal_data", "special_care"]
+
+
+def test_an_unknown_destination_is_stamped_without_a_profile(runtime):
+    answer = decide(runtime, destination="unknown", data_categories=["personal_data"], basis={"consent": "informed"})
+    assert answer["country_profile"] == {"code": "unknown", "digest": None, "reviewed": None,
+                                         "curated": False, "stale": True}
+
+
+class SilentMatcher:
+    """An engine that sees a fact but answers nothing for it."""
+
+    def match(self, ruleset, facts):
+        return []
+
+
+def test_a_kind_no_rule_speaks_to_fails_closed(runtime):
+    request = service.validate(runtime, {"origin": "JP", "destination": "US", "data_categories": ["personal_data"]})
+    with pytest.raises(EngineFailure, match="gap"):
+        service.evaluate(runtime, request, matcher=SilentMatcher())

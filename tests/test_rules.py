@@ -1,0 +1,107 @@
+"""Rule files: the loader rejects every malformed rule, naming the file and the rule id."""
+
+import shutil
+from datetime import date
+
+import pytest
+
+from tests.conftest import RULESETS
+from transfer_gate.citations import is_valid_ref
+from transfer_gate.errors import CitationError, RuleFileError
+from transfer_gate.rules import load_rulebook
+
+GOOD = """
+- id: appi.test.extra
+  why: A test rule.
+  when: {kind: personal_data, consent: plain}
+  then:
+    conditions:
+      - id: appi.test.condition
+        text: "Tell {destination_name}."
+        text_ja: "{destination_name_ja}に伝える。"
+        citations: [APPI 28(1)]
+  citations: [APPI 28(1)]
+"""
+
+
+@pytest.fixture
+def rulesets(tmp_path):
+    target = tmp_path / "rulesets"
+    shutil.copytree(RULESETS, target)
+    return target
+
+
+def add_rule(rulesets, text):
+    path = rulesets / "appi" / "rules" / "99-test.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_rules_load_and_every_citation_follows_the_grammar():
+    book = load_rulebook(RULESETS)
+    appi = book.rulesets["appi"]
+    assert appi.regime == "APPI" and appi.origins == ("JP",)
+    assert all(is_valid_ref(c.ref) for c in book.citations)
+    for rule in appi.rules:
+        assert rule.citations and all(ref in book.citations for ref in rule.citations)
+        assert rule.why
+
+
+def test_a_valid_extra_rule_loads(rulesets):
+    add_rule(rulesets, GOOD)
+    assert "appi.test.extra" in {r.id for r in load_rulebook(rulesets).rulesets["appi"].rules}
+
+
+@pytest.mark.parametrize("change,message", [
+    (("  why: A test rule.\n", "  why: A test rule.\n  owner: legal\n"), "unknown keys"),
+    (("consent: plain", "consents: plain"), "unknown fact 'consents'"),
+    (("consent: plain", "consent: yes"), "not allowed for fact 'consent'"),
+    (("consent: plain", "opt_out: maybe"), "not allowed for fact 'opt_out'"),
+    (("  citations: [APPI 28(1)]\n", "  citations: [APPI 99(1)]\n"), "not in the citation registry"),
+    (("  citations: [APPI 28(1)]\n", "  citations: [Article 28]\n"), "grammar"),
+    (("  why: A test rule.\n", ""), "missing 'why'"),
+    (("text_ja: \"{destination_name_ja}に伝える。\"", "text_ja: \"\""), "missing 'text_ja'"),
+    (("Tell {destination_name}.", "Tell {recipient_name}."), "unknown placeholders"),
+    (("    conditions:", "    route: nowhere\n    conditions:"), "unknown route 'nowhere'"),
+    (("id: appi.test.extra", "id: Appi Test"), "rule id must be"),
+])
+def test_a_malformed_rule_is_rejected_naming_file_and_rule(rulesets, change, message):
+    path = add_rule(rulesets, GOOD.replace(*change))
+    with pytest.raises((RuleFileError, CitationError)) as err:
+        load_rulebook(rulesets)
+    assert message in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_a_duplicate_rule_id_is_rejected(rulesets):
+    add_rule(rulesets, GOOD.replace("appi.test.extra", "appi.route.designated-country"))
+    with pytest.raises(RuleFileError, match="also used in"):
+        load_rulebook(rulesets)
+
+
+def test_a_duplicate_key_in_a_rule_is_rejected(rulesets):
+    add_rule(rulesets, GOOD.replace("  citations: [APPI 28(1)]\n", "  citations: [APPI 28(1)]\n  citations: [APPI 27]\n"))
+    with pytest.raises(RuleFileError, match="duplicate key"):
+        load_rulebook(rulesets)
+
+
+def test_a_required_record_needs_retention_and_items(rulesets):
+    add_rule(rulesets, GOOD.replace("    conditions:", "    records: {required: true}\n    conditions:"))
+    with pytest.raises(RuleFileError, match="retention"):
+        load_rulebook(rulesets)
+
+
+def test_the_digest_identifies_the_rules_and_changes_with_them(rulesets):
+    before = load_rulebook(rulesets).rulesets["appi"].digest
+    assert load_rulebook(rulesets).rulesets["appi"].digest == before
+    (rulesets / "appi" / "cases" / "brief-scenarios.yaml").write_text("[]")  # cases are not rules
+    assert load_rulebook(rulesets).rulesets["appi"].digest == before
+    add_rule(rulesets, GOOD)
+    assert load_rulebook(rulesets).rulesets["appi"].digest != before
+
+
+def test_rules_are_in_force_only_within_their_dates():
+    appi = load_rulebook(RULESETS).rulesets["appi"]
+    rule = appi.rule("appi.route.certified-recipient-global")
+    assert rule.effective_from == date(2025, 12, 12)
+    assert not rule.in_force(date(2025, 12, 11)) and rule.in_force(date(2025, 12, 12))

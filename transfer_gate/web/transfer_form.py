@@ -1,0 +1,218 @@
+"""The officer's scenario form: its choices, and the one mapping between the HTML form and the request body.
+
+Field names mirror the contract (`destination`, `data_categories`, `recipient.safeguards`,
+`basis.consent`, …), so an error the service reports for a field path lands next to the field
+of the same name. The form is the only place that turns text a person typed into the contract's
+values (a country name into its code, a ticked box into `true`); what the law makes of them is
+the service's business.
+"""
+
+from __future__ import annotations
+
+import gettext
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import pycountry
+from werkzeug.datastructures import MultiDict
+
+from ..model import Basis, Recipient
+from .translations import gettext as _
+
+BOOLEAN_FIELDS = (
+    "recipient.handles_data",
+    "recipient.links_to_individuals",
+    "recipient.academic_institution",
+    "basis.opt_out",
+    "basis.public_announcement",
+)
+DATA_ORIGINS = ("EU", "UK")
+UNKNOWN = "unknown"
+_TRAILING_CODE = re.compile(r"\((?P<code>[A-Za-z]{2}|unknown)\)\s*$")
+_INDEX = re.compile(r"\[\d+\]")
+_UNKNOWN_NAMES = {UNKNOWN, "not yet identified", "未特定"}
+
+
+@dataclass(frozen=True)
+class Country:
+    code: str
+    name: str
+    name_ja: str
+    aliases: tuple[str, ...]  # other names a person may type (pycountry's English and Japanese names)
+
+    def label(self, lang: str) -> str:
+        """The text the destination field shows and submits: both names and the code, searchable either way."""
+        first, second = (self.name_ja, self.name) if lang == "ja" else (self.name, self.name_ja)
+        extra = [a for a in self.aliases if a not in (first, second) and not a.isascii()]
+        return f"{first} · {second}{''.join(' / ' + a for a in extra[:1])} ({self.code})"
+
+
+class CountryIndex:
+    """Every destination the profiles know, found by code, by its label or by a name in either language."""
+
+    def __init__(self, countries: list[Country]):
+        self.countries = countries
+        self._by_code = {c.code: c for c in countries}
+        self._by_name: dict[str, str] = {}
+        for c in countries:
+            for name in (c.name, c.name_ja) + c.aliases:
+                self._by_name.setdefault(name.casefold(), c.code)
+
+    @classmethod
+    def from_profiles(cls, profiles, on: date) -> "CountryIndex":
+        """Build the index from the country profiles (names as in force on `on`) and pycountry's locale data."""
+        japanese = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ja"], fallback=True)
+        countries = []
+        for code in profiles.codes():
+            profile = profiles.get(code, on)
+            iso = pycountry.countries.get(alpha_2=code)
+            aliases = []
+            if iso is not None:
+                for name in (iso.name, getattr(iso, "common_name", None), japanese.gettext(iso.name)):
+                    if name and name not in aliases and name not in (profile.name, profile.name_ja):
+                        aliases.append(name)
+            countries.append(Country(code, profile.name, profile.name_ja, tuple(aliases)))
+        return cls(countries)
+
+    def get(self, code: str) -> Country | None:
+        return self._by_code.get(code)
+
+    def resolve(self, text: str) -> str | None:
+        """Return the code a person meant by `text`, or None when it names no known country."""
+        text = (text or "").strip()
+        if not text:
+            return None
+        if text.casefold() in _UNKNOWN_NAMES:
+            return UNKNOWN
+        match = _TRAILING_CODE.search(text)
+        if match:
+            code = match["code"]
+            return UNKNOWN if code == UNKNOWN else (code.upper() if code.upper() in self._by_code else None)
+        if len(text) == 2 and text.upper() in self._by_code:
+            return text.upper()
+        return self._by_name.get(text.casefold())
+
+    def label(self, code: str | None, lang: str) -> str:
+        """The destination field's text for a code (what the form shows when it is prefilled)."""
+        if code == UNKNOWN:
+            return unknown_label(lang)
+        country = self._by_code.get(code or "")
+        return country.label(lang) if country else (code or "")
+
+
+def unknown_label(lang: str) -> str:
+    return "未特定 · Not yet identified (unknown)" if lang == "ja" else "Not yet identified · 未特定 (unknown)"
+
+
+def category_groups(taxonomy) -> list[tuple[str, list]]:
+    """Group the taxonomy's categories as the form shows them.
+
+    Special care items together; the items that are special care only for EU/UK-origin data
+    (a different kind for EU/UK data) together; every other kind on its own.
+    """
+    groups: dict[str, list] = {}
+    for category in taxonomy.categories.values():
+        if category.kind != category.kind_eu_uk:
+            key = "eu_uk_only"
+        else:
+            key = category.kind
+        groups.setdefault(key, []).append(category)
+    return list(groups.items())
+
+
+def request_from_form(form: MultiDict, countries: CountryIndex) -> tuple[dict, dict[str, list[str]]]:
+    """Map the posted form to a contract §2 request body, with the errors the form itself can tell.
+
+    The body is always complete, so the service can still report every other field's errors.
+    """
+    errors: dict[str, list[str]] = {}
+    destination_text = form.get("destination", "").strip()
+    destination = countries.resolve(destination_text)
+    if not destination_text:
+        errors["destination"] = [_("error.destination_required")]
+    elif destination is None:
+        errors["destination"] = [_("error.destination_unknown", text=destination_text)]
+    categories = [c for c in form.getlist("data_categories") if c]
+    if not categories:
+        errors["data_categories"] = [_("error.no_category")]
+
+    def text(name):
+        value = form.get(name, "").strip()
+        return value or None
+
+    body = {
+        "origin": (form.get("origin") or "").strip().upper(),
+        "destination": destination or destination_text,
+        "data_categories": categories,
+        "data_origin": text("data_origin"),
+        "recipient": {
+            "name": text("recipient.name"),
+            "relationship": form.get("recipient.relationship") or "third_party",
+            "safeguards": form.getlist("recipient.safeguards"),
+        },
+        "basis": {
+            "consent": form.get("basis.consent") or "none",
+            "exception": text("basis.exception"),
+        },
+        "as_of": text("as_of"),
+        "reference": text("reference"),
+    }
+    for name in BOOLEAN_FIELDS:
+        section, field = name.split(".")
+        body[section][field] = form.get(name) == "true"
+    return body, errors
+
+
+def form_from_request(body: dict, countries: CountryIndex, lang: str) -> MultiDict:
+    """Fill the form from a request body (a logged decision's or a saved scenario's): the inverse mapping."""
+    recipient = body.get("recipient") or {}
+    basis = body.get("basis") or {}
+    items = [
+        ("origin", body.get("origin") or ""),
+        ("destination", countries.label(body.get("destination"), lang)),
+        ("data_origin", body.get("data_origin") or ""),
+        ("recipient.name", recipient.get("name") or ""),
+        ("recipient.relationship", recipient.get("relationship") or "third_party"),
+        ("basis.consent", basis.get("consent") or "none"),
+        ("basis.exception", basis.get("exception") or ""),
+        ("as_of", body.get("as_of") or ""),
+        ("reference", body.get("reference") or ""),
+    ]
+    items += [("data_categories", c) for c in body.get("data_categories") or []]
+    items += [("recipient.safeguards", s) for s in recipient.get("safeguards") or []]
+    defaults = {"recipient": Recipient(), "basis": Basis()}
+    for name in BOOLEAN_FIELDS:
+        section, field = name.split(".")
+        value = (body.get(section) or {}).get(field, getattr(defaults[section], field))
+        if value:
+            items.append((name, "true"))
+    return MultiDict(items)
+
+
+def blank_form(origin: str) -> MultiDict:
+    """The form as a new scenario starts: the contract's defaults."""
+    return MultiDict([("origin", origin), ("recipient.relationship", "third_party"), ("basis.consent", "none"),
+                      ("recipient.handles_data", "true")])
+
+
+def merge_errors(form_errors: dict[str, list[str]], service_errors: dict[str, list[str]],
+                 note: str | None = None) -> dict[str, list[str]]:
+    """Add the service's errors to the form's own; a field the form already flagged keeps only its message.
+
+    The service speaks English; `note` (a line in the reader's language) goes before its messages.
+    """
+    out = {k: list(v) for k, v in form_errors.items()}
+    for path, messages in service_errors.items():
+        if _INDEX.sub("", path) in form_errors:
+            continue
+        out.setdefault(path, []).extend(f"{note} {m}" if note else m for m in messages)
+    return out
+
+
+def errors_by_field(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Key errors by form field: `data_categories[1]` belongs to `data_categories`, `$` to the form."""
+    out: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        out.setdefault(_INDEX.sub("", path), []).extend(messages)
+    return out
