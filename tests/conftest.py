@@ -2,11 +2,14 @@ import re
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from transfer_gate import create_app
 from transfer_gate.keys import ROLES
 from transfer_gate.rules import load_rulebook
 from transfer_gate.service import Runtime
+
+pytest_plugins = ["tests.stores"]  # the decision log's stores: SQLite and PostgreSQL
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
@@ -78,14 +81,38 @@ def anonymous(client_for):
     return client_for(None)
 
 
-def sign_in(client, role: str):
-    """Sign a test client in at /signin with the key of `role`; it keeps sending the key to /v1 too."""
+def sign_in(client, role: str, api_too: bool = True):
+    """Sign a test client in at /signin with the key of `role`; by default it sends the key to /v1 too."""
     page = client.get("/signin").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     resp = client.post("/signin", data={"key": KEYS[role], "csrf_token": token})
     assert resp.status_code in (302, 303), resp.get_data(as_text=True)
-    client.environ_base["HTTP_AUTHORIZATION"] = bearer(role)["Authorization"]
+    if api_too:
+        client.environ_base["HTTP_AUTHORIZATION"] = bearer(role)["Authorization"]
     return client
+
+
+class SignedInClient(FlaskClient):
+    """A test client that presents the credentials of the role an endpoint is for.
+
+    For tests of what the log, the auditor pages and the form do, not of who may do it (that is
+    tests/test_access.py): POST /v1 sends the `app` key, GET /v1/decisions the `auditor` key,
+    /audit pages sign in as an auditor and the other pages as an officer.
+    """
+
+    def open(self, *args, **kwargs):
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "/")
+        method = kwargs.get("method", "GET").upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        if path.startswith("/v1") and "Authorization" not in headers and "HTTP_AUTHORIZATION" not in self.environ_base:
+            role = "auditor" if method == "GET" and path.startswith("/v1/decisions") else "app"
+            headers.update(bearer(role))
+        elif not path.startswith(("/v1", "/signin", "/signout", "/static", "/healthz", "/readyz", "/openapi")):
+            role = "auditor" if path.startswith("/audit") else "officer"
+            if getattr(self, "_signed_in_as", None) != role:
+                self._signed_in_as = role
+                sign_in(self, role, api_too=False)
+        return super().open(*args, headers=headers, **kwargs)
 
 
 @pytest.fixture

@@ -135,8 +135,8 @@ def test_a_body_over_the_limit_is_413(client):
 
 def test_unknown_paths_and_methods_under_v1_are_problems_not_html(client):
     assert client.get("/v1/nothing").mimetype == "application/problem+json"
-    resp = client.get("/v1/decisions")
-    assert resp.status_code in (404, 405) and resp.mimetype == "application/problem+json"
+    resp = client.put("/v1/decisions")
+    assert resp.status_code == 405 and resp.mimetype == "application/problem+json"
     resp = client.delete("/v1/decisions/01JD3Q8Z5T6W8Y9C0V1B2N3M4K")
     assert resp.status_code == 405 and resp.mimetype == "application/problem+json"
 

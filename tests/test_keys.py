@@ -18,7 +18,9 @@ from transfer_gate.keys import ConfiguredKey, KeyRing, UnknownKey, api_keys, fir
 
 def fresh_ring(tmp_path, name="keys.sqlite3", configured=None):
     """A key ring on its own store, on the same engine set-up as the app's (the decision log's)."""
-    return KeyRing(DecisionLog(f"sqlite:///{tmp_path / name}").engine, configured)
+    log = DecisionLog(f"sqlite:///{tmp_path / name}")
+    log.migrate()  # the key tables come from the store's migrations, as in create_app
+    return KeyRing(log.engine, configured)
 
 
 def test_a_created_key_authenticates_with_its_role_and_only_its_hash_is_stored(tmp_path):

@@ -10,16 +10,18 @@ def create_app(test_config=None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from . import config
-    from .decision_log import DecisionLog
+    from .decision_log import DecisionLog, LogMask
     from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import access, account, api, key_admin, openapi, problems, translations, ui
+    from .web import access, account, api, audit, key_admin, openapi, problems, translations, ui
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False  # Japanese texts stay readable
-    log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]))
+    mask = LogMask.from_config(app.config["LOG_MASK"], app.config["LOG_MASK_MODE"], app.config.get("SECRET_KEY"))
+    log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]), mask=mask)
+    log.migrate()  # the schema comes from the Alembic revisions in migrations/
     app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
     app.extensions["scenario_library"] = ScenarioLibrary(log.engine)
     problems.init_app(app)
@@ -35,4 +37,5 @@ def create_app(test_config=None) -> Flask:
     app.register_blueprint(ui.bp)
     csrf.exempt(api.bp)
     csrf.exempt(key_admin.bp)
+    app.register_blueprint(audit.bp)
     return app

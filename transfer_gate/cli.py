@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from contextlib import contextmanager
 
 import click
 
 from .errors import LogUnavailable, RequestInvalid, TransferGateError
 from .keys import ROLES
 
+CLI_CHUNK = 200  # input lines decided and logged together by `decide`
 
-def _app():
+
+def _app(serving: bool = False):
+    """Create the app; only `serve` creates (and prints) the first admin key of a keyless store."""
     from . import create_app
 
-    return create_app()
+    return create_app(None if serving else {"CREATE_FIRST_ADMIN_KEY": False})
+
+
+@contextmanager
+def _opened_app():
+    """Create the app for one command and release its store connections when the command ends."""
+    from .web.problems import problem_for
+
+    try:
+        app = _app()
+    except LogUnavailable as exc:  # the store cannot be opened: nothing can be decided or checked
+        click.echo(json.dumps(problem_for(exc), ensure_ascii=False), err=True)
+        sys.exit(1)
+    try:
+        yield app
+    finally:
+        app.extensions["transfer_gate"].log.close()
 
 
 def _requests(text: str):
@@ -52,52 +73,54 @@ def decide(dry_run, file):
     from . import service
     from .web.problems import problem_body, problem_for
 
-    app = _app()
-    rt = app.extensions["transfer_gate"]
     invalid = False
-    with app.app_context():
-        for _number, payload, parse_error in _requests(file.read()):
-            if parse_error:
-                invalid = True
-                out = problem_body(400, "Malformed JSON", parse_error, "malformed-json")
-            else:
-                try:
-                    out = service.decide(rt, payload, caller="cli", role="cli", dry_run=dry_run)
-                except RequestInvalid as exc:
-                    invalid = True
-                    out = problem_for(exc)
-                except LogUnavailable as exc:
-                    click.echo(json.dumps(problem_for(exc), ensure_ascii=False), err=True)
-                    sys.exit(1)
-                except TransferGateError as exc:
-                    out = problem_for(exc)
-                    invalid = invalid or out["status"] < 500
-                    if out["status"] >= 500:
-                        click.echo(json.dumps(out, ensure_ascii=False), err=True)
-                        sys.exit(1)
-            click.echo(json.dumps(out, ensure_ascii=False))
+    with _opened_app() as app, app.app_context():
+        rt = app.extensions["transfer_gate"]
+        lines = list(_requests(file.read()))
+        # Lines are decided in chunks, and each chunk is logged in one commit before any of it
+        # is printed: a long JSON Lines file does not wait on one fsync per line.
+        for start in range(0, len(lines), CLI_CHUNK):
+            chunk = lines[start:start + CLI_CHUNK]
+            try:
+                decided = iter(service.decide_batch(rt, [p for _n, p, err in chunk if err is None], caller="cli",
+                                                    role="cli", problem=problem_for, dry_run=dry_run))
+            except TransferGateError as exc:  # the log or the engine failed: nothing of this chunk is returned
+                click.echo(json.dumps(problem_for(exc), ensure_ascii=False), err=True)
+                sys.exit(1)
+            for _number, _payload, parse_error in chunk:
+                if parse_error:
+                    out = problem_body(400, "Malformed JSON", parse_error, "malformed-json")
+                else:
+                    out = next(decided)
+                invalid = invalid or "status" in out
+                click.echo(json.dumps(out, ensure_ascii=False))
     sys.exit(2 if invalid else 0)
 
 
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Synchronous gunicorn workers; each compiles its own rules engine.")
-def serve(bind, workers):
+              help="gunicorn worker processes; each compiles its own rules engine.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker (gthread above 1): concurrent requests of a worker share one log commit.")
+def serve(bind, workers, threads):
     """Run the service under gunicorn on the configured store (SQLite by default)."""
     from gunicorn.app.base import BaseApplication
 
-    _app()  # fail fast on bad configuration or data files, before forking workers
+    # Fail fast on bad configuration, data files or an unreachable store (and migrate the
+    # schema once) before forking; the workers must not inherit the store's connections.
+    _app(serving=True).extensions["transfer_gate"].log.close()
 
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "sync")
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("accesslog", "-")
 
         def load(self):
-            return _app()
+            return _app(serving=True)
 
     Server().run()
 
@@ -139,6 +162,87 @@ def revoke_key(key_id):
     except (UnknownKey, ConfiguredKey) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Revoked {record.key_id} ({record.role}) at {record.revoked_at}.")
+
+
+@main.command("verify-log")
+@click.option("--anchor", type=click.Path(dir_okay=False), default=None,
+              help="A file outside the database holding the chain head of an earlier run: that entry must "
+                   "still be there with the same hash. Written with the new head when the log is intact.")
+def verify_log(anchor):
+    """Verify the decision log's hash chain: exit 0 when intact, 1 naming the first bad entry."""
+    from .decision_log import Anchor
+
+    recorded = None
+    if anchor and os.path.exists(anchor):
+        try:
+            with open(anchor, encoding="utf-8") as fh:
+                data = json.load(fh)
+            recorded = Anchor(int(data["seq"]), str(data["hash"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise click.BadParameter(f"cannot read the anchor: {exc}", param_hint="--anchor") from None
+    with _opened_app() as app:
+        result = app.extensions["transfer_gate"].log.verify(recorded)
+    if not result.ok:
+        click.echo(f"decision log NOT intact: {result.describe()}")
+        sys.exit(1)
+    click.echo(f"decision log {result.describe()}")
+    if anchor:
+        with open(anchor, "w", encoding="utf-8") as fh:
+            json.dump({"seq": result.head_seq, "hash": result.head_hash}, fh)
+            fh.write("\n")
+        click.echo(f"anchor written to {anchor}")
+
+
+@main.command()
+@click.option("--from", "from_", metavar="DATE", help="First day (or date-time) of logged decisions to replay.")
+@click.option("--to", metavar="DATE", help="Last day (or date-time) of logged decisions to replay.")
+@click.option("--rulesets", type=click.Path(exists=True, file_okay=False), help="Candidate rules directory.")
+@click.option("--profiles", type=click.Path(exists=True, file_okay=False), help="Candidate country profiles directory.")
+@click.option("--json", "as_json", is_flag=True, help="Write the report as one JSON document.")
+def replay(from_, to, rulesets, profiles, as_json):
+    """Re-evaluate logged requests under the current (or the given) rules and profiles; report what would change."""
+    from . import replay as replaying
+    from . import service
+    from .errors import DataFileError
+
+    try:
+        flt = service.log_filter({"from": from_, "to": to, "order": "asc"})
+    except RequestInvalid as exc:
+        raise click.BadParameter("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())) from None
+    with _opened_app() as app:
+        rt = app.extensions["transfer_gate"]
+        try:
+            under = replaying.candidate(rt, rulesets, profiles)
+        except DataFileError as exc:
+            raise click.ClickException(f"the candidate cannot be loaded: {exc}") from None
+        report = replaying.replay(under, service.all_decisions(rt, flt))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    for line in replay_text(report):
+        click.echo(line)
+
+
+def replay_text(report) -> list[str]:
+    """Render a replay report for a terminal."""
+    under = ", ".join(f"{n} {d}" for n, d in report.under["rulesets"].items())
+    lines = [f"replayed {report.examined} logged decisions under rulesets {under}; profiles {report.under['profiles']}",
+             f"{len(report.changes)} would change: " + ", ".join(f"{k} {report.counts.get(k, 0)}" for k in
+                                                                   ("outcome", "route", "conditions", "undecidable"))]
+    lines += [f"  {transition}: {n}" for transition, n in sorted(report.transitions.items())]
+    for c in report.changes:
+        parts = []
+        if "outcome" in c.kinds:
+            parts.append(f"outcome {c.before['outcome']} → {c.after['outcome']}")
+        if "route" in c.kinds:
+            parts.append(f"route {c.before['route']} → {c.after['route']}")
+        if "conditions" in c.kinds:
+            parts.append("conditions " + " ".join([f"+{i}" for i in c.conditions_added] +
+                                                  [f"-{i}" for i in c.conditions_removed]))
+        if "undecidable" in c.kinds:
+            parts.append(f"cannot be decided: {c.problem}")
+        lines.append(f"{c.decision_id}  {c.created_at}  {c.destination}  {c.reference or '-'}  " + "; ".join(parts))
+    return lines
 
 
 if __name__ == "__main__":  # pragma: no cover

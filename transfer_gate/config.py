@@ -16,6 +16,9 @@ DEFAULTS = {
     "RULESETS_DIR": str(PROJECT_ROOT / "rulesets"),
     "PROFILES_DIR": str(PROJECT_ROOT / "country_profiles"),
     "API_KEYS": None,
+    # With no key configured or stored, the service's first start creates and prints an admin key.
+    # Command-line tools other than `serve` do not: they are not the service and must not print keys.
+    "CREATE_FIRST_ADMIN_KEY": True,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of one request body (413 beyond)
     "MAX_BATCH": 1000,
     "JSON_SORT_KEYS": False,
@@ -28,6 +31,10 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # seconds a browser sign-in lasts
     "WTF_CSRF_TIME_LIMIT": None,  # a form's token lives as long as the browser session, not one hour
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
+    "LOG_MASK": "",  # request fields the log keeps only masked: recipient.name, reference
+    "LOG_MASK_MODE": "hash",  # hash (HMAC-SHA256 keyed with SECRET_KEY) or redact
+    "CANDIDATE_RULESETS_DIR": None,  # rules the auditors' replay page can compare against
+    "CANDIDATE_PROFILES_DIR": None,  # country profiles the replay page can compare against
 }
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -41,8 +48,8 @@ def init_app(app, test_config=None) -> None:
     if not app.config["DATABASE_URL"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "transfer_gate.sqlite3")
-    for key in ("RULESETS_DIR", "PROFILES_DIR"):
-        if not Path(app.config[key]).is_dir():
+    for key in ("RULESETS_DIR", "PROFILES_DIR", "CANDIDATE_RULESETS_DIR", "CANDIDATE_PROFILES_DIR"):
+        if app.config[key] is not None and not Path(app.config[key]).is_dir():
             raise ConfigError(f"TRANSFER_GATE_{key}={app.config[key]!r} is not a directory")
     url = str(app.config["DATABASE_URL"])
     if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):

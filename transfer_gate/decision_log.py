@@ -1,32 +1,67 @@
-"""The append-only, hash-chained decision log (SQLAlchemy; SQLite by default).
+"""The append-only, hash-chained decision log (SQLAlchemy; SQLite by default, or PostgreSQL).
 
-The interface is deliberately small: `append`, `get`, `query`, `verify`. There is no update
-and no delete. Each entry's `hash` is SHA-256 over its canonical content and the previous
-entry's hash, so altering, deleting or reordering a row breaks the chain at that row.
+The interface is deliberately small: `append`, `get`, `query`, `verify` (plus `scan`, a paged
+`query`, and `head`). There is no update and no delete of an entry anywhere in the code, and
+the schema's triggers refuse both (migrations/versions/0001_decision_log.py).
+
+Each entry has a gap-free position `seq` and a `hash`: SHA-256 over its canonical content,
+which includes `seq` and `prev_hash`, the previous entry's hash. So altering a row breaks its
+own hash, deleting one leaves a gap in `seq`, and moving one breaks the link to its neighbour.
+Deleting the *last* entries leaves a shorter chain that is still valid on its own; that is why
+the store also keeps the chain head (`decision_log_head`: the seq and hash of the last entry),
+advanced in the same transaction as every append and only ever forward. `verify` checks that
+the chain ends where the head says, and an operator can keep a copy of the head outside the
+database (`transfer-gate verify-log --anchor FILE`) so that even a truncation that also rewinds
+the head is caught up to the last anchored entry.
+
+What verification cannot catch: someone with write access to the database who rewrites the
+chain from some entry onward, recomputes every later hash and moves the head to match. The
+hash is unkeyed by design (anyone can check it); entries after the last external anchor are
+only as safe as the database's own access control.
+
+One chain under concurrency: every append takes the chain's write lock first — `BEGIN
+IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` of the head row on PostgreSQL — so processes and
+service instances sharing a store append one after another. Within a process, concurrent
+appends are grouped (`_GroupCommit`): one thread commits the rows of every caller waiting at
+that moment in one transaction, and each caller returns only after the commit that holds its
+rows succeeded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+import re
+import threading
+from calendar import monthrange
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Iterator
+
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from .errors import LogUnavailable
+from .errors import ConfigError, LogUnavailable
 
 GENESIS = "0" * 64
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Key of the PostgreSQL advisory lock that serialises schema migrations of concurrent starts.
+MIGRATION_LOCK_KEY = 0x7467_6C6F  # "tglo"
+# Rows one group transaction takes at most; the rest wait for the next one.
+MAX_GROUP_ROWS = 5000
 
 metadata = sa.MetaData()
 entries = sa.Table(
     "decision_log",
     metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("decision_id", sa.String(26), nullable=False, unique=True),
-    sa.Column("created_at", sa.String(32), nullable=False),
-    sa.Column("caller", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False, index=True),
+    sa.Column("caller", sa.Text, nullable=False, index=True),
     sa.Column("caller_role", sa.String(16), nullable=True),
-    sa.Column("reference", sa.String(200), nullable=True),
+    sa.Column("reference", sa.Text, nullable=True, index=True),
     sa.Column("request", sa.Text, nullable=False),
     sa.Column("response", sa.Text, nullable=False),
     sa.Column("ruleset_name", sa.String(64), nullable=False),
@@ -35,16 +70,25 @@ entries = sa.Table(
     sa.Column("profile_digest", sa.String(80), nullable=True),
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("route", sa.String(40), nullable=False),
-    sa.Column("destination", sa.String(16), nullable=False),
-    sa.Column("data_kinds", sa.String(200), nullable=False),
+    sa.Column("destination", sa.String(16), nullable=False, index=True),
+    sa.Column("data_kinds", sa.Text, nullable=False),
     sa.Column("records_required", sa.Boolean, nullable=False),
     sa.Column("records_retention", sa.String(16), nullable=True),
+    sa.Column("retention_until", sa.String(10), nullable=True),
+    sa.Column("masked", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
-sa.Index("ix_decision_log_created_at", entries.c.created_at)
+head_table = sa.Table(
+    "decision_log_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
 
-HASHED = [c.name for c in entries.columns if c.name not in ("seq", "hash")]
+HASHED = [c.name for c in entries.columns if c.name != "hash"]
+FILTERS = ("outcome", "destination", "route", "reference", "caller")
 
 
 def canonical(obj) -> str:
@@ -52,30 +96,105 @@ def canonical(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(row: dict) -> str:
-    """Hash an entry's canonical content; `prev_hash` is part of it, which makes the chain."""
+def entry_hash(row) -> str:
+    """Hash an entry's canonical content; `seq` and `prev_hash` are part of it, which makes the chain."""
     return hashlib.sha256(canonical({k: row[k] for k in HASHED}).encode("utf-8")).hexdigest()
 
 
+# --------------------------------------------------------------------------- entries
+
+_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+
+
+def retention_end(start: date, duration: str) -> date:
+    """Add an ISO 8601 date duration (PnYnMnWnD) to a date; a month end clamps (31 Jan + P1M = 28/29 Feb)."""
+    match = _DURATION.match(duration or "")
+    if not match or duration == "P":
+        raise ValueError(f"not an ISO 8601 date duration: {duration!r}")
+    years, months, weeks, days = (int(x or 0) for x in match.groups())
+    month_index = start.month - 1 + months
+    year = start.year + years + month_index // 12
+    month = month_index % 12 + 1
+    moved = date(year, month, min(start.day, monthrange(year, month)[1]))
+    return moved + timedelta(weeks=weeks, days=days)
+
+
+MASKABLE = {"recipient.name": ("recipient", "name"), "reference": ("reference",)}
+MASK_MODES = ("hash", "redact")
+REDACTED = "[redacted]"
+
+
 @dataclass(frozen=True)
-class Verification:
-    ok: bool
-    checked: int
-    first_bad: int | None = None
-    decision_id: str | None = None
-    reason: str | None = None
+class LogMask:
+    """Which request fields the log keeps only masked: an HMAC-SHA256 token, or redacted."""
+
+    fields: tuple[str, ...] = ()
+    mode: str = "hash"
+    key: bytes = field(default=b"", repr=False)
+
+    @classmethod
+    def from_config(cls, fields, mode, secret_key) -> "LogMask":
+        """Build the mask from TRANSFER_GATE_LOG_MASK(_MODE); raise ConfigError on a bad value."""
+        if isinstance(fields, str):
+            fields = [f.strip() for f in fields.split(",") if f.strip()]
+        fields = tuple(dict.fromkeys(fields or ()))
+        unknown = [f for f in fields if f not in MASKABLE]
+        if unknown:
+            raise ConfigError(f"TRANSFER_GATE_LOG_MASK: cannot mask {', '.join(unknown)} "
+                              f"(maskable: {', '.join(MASKABLE)})")
+        if mode not in MASK_MODES:
+            raise ConfigError(f"TRANSFER_GATE_LOG_MASK_MODE must be one of {', '.join(MASK_MODES)}, not {mode!r}")
+        if fields and mode == "hash" and not secret_key:
+            raise ConfigError("TRANSFER_GATE_LOG_MASK_MODE=hash needs TRANSFER_GATE_SECRET_KEY (the HMAC key)")
+        key = secret_key.encode("utf-8") if isinstance(secret_key, str) else bytes(secret_key or b"")
+        return cls(fields, mode, key)
+
+    def token(self, value: str) -> str:
+        """Return what the log stores in place of a masked value."""
+        if self.mode == "redact":
+            return REDACTED
+        return "hmac-sha256:" + hmac.new(self.key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def apply(self, request: dict, response: dict) -> tuple[dict, dict, list[str]]:
+        """Return copies of request and response with masked fields replaced, and the paths replaced."""
+        if not self.fields:
+            return request, response, []
+        request, response = json.loads(json.dumps(request)), json.loads(json.dumps(response))
+        masked = []
+        for name in self.fields:
+            for doc, label in ((request, "request"), (response, "response")):
+                *parents, leaf = MASKABLE[name]
+                node = doc
+                for key in parents:
+                    node = node.get(key) if isinstance(node, dict) else None
+                if isinstance(node, dict) and isinstance(node.get(leaf), str):
+                    node[leaf] = self.token(node[leaf])
+                    masked.append(f"{label}.{name}")
+        return request, response, sorted(masked)
+
+    def lookup_values(self, name: str, value: str) -> list[str]:
+        """Return the stored forms that a filter on an (un)masked field should match."""
+        if name in self.fields and self.mode == "hash":
+            return [value, self.token(value)]
+        return [value]
 
 
-def entry_for(request: dict, response: dict, caller: str, role: str | None) -> dict:
-    """Build the row for a decision (everything but prev_hash and hash)."""
+NO_MASK = LogMask()
+
+
+def entry_for(request: dict, response: dict, caller: str, role: str | None, mask: LogMask = NO_MASK) -> dict:
+    """Build the row for a decision (everything but seq, prev_hash and hash)."""
+    logged_request, logged_response, masked = mask.apply(request, response)
+    evaluated = datetime.strptime(response["evaluated_at"][:10], "%Y-%m-%d").date()
+    retention = response["records"]["retention"]
     return {
         "decision_id": response["decision_id"],
         "created_at": response["evaluated_at"],
         "caller": caller,
         "caller_role": role,
-        "reference": request.get("reference"),
-        "request": canonical(request),
-        "response": canonical(response),
+        "reference": logged_request.get("reference"),
+        "request": canonical(logged_request),
+        "response": canonical(logged_response),
         "ruleset_name": response["ruleset"]["name"],
         "ruleset_version": response["ruleset"]["version"],
         "ruleset_digest": response["ruleset"]["digest"],
@@ -85,111 +204,332 @@ def entry_for(request: dict, response: dict, caller: str, role: str | None) -> d
         "destination": request["destination"],
         "data_kinds": ",".join(k["kind"] for k in response.get("data_kinds", [])),
         "records_required": bool(response["records"]["required"]),
-        "records_retention": response["records"]["retention"],
+        "records_retention": retention,
+        "retention_until": retention_end(evaluated, retention).isoformat() if retention else None,
+        "masked": canonical(masked),
     }
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of walking the chain: intact, or the first entry that does not hold and why."""
+
+    ok: bool
+    checked: int
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    first_bad: int | None = None
+    decision_id: str | None = None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"intact: {self.checked} entries, head at entry {self.head_seq} ({self.head_hash})"
+        who = f" ({self.decision_id})" if self.decision_id else ""
+        return f"entry {self.first_bad}{who}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A chain head recorded outside the store: entry `seq` must still exist with this hash."""
+
+    seq: int
+    hash: str
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class _Pending:
+    __slots__ = ("rows", "done", "error")
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Commit the rows of concurrent callers together; each caller waits for its own commit.
+
+    The first caller to find no commit in progress becomes the leader: it takes every pending
+    caller's rows (up to MAX_GROUP_ROWS) and writes them in one transaction, while new callers
+    queue up for the next one. Nobody returns before the transaction holding their rows has
+    committed, and if it fails, every caller in it gets the failure.
+    """
+
+    def __init__(self, write):
+        self._write = write
+        self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._leading = False
+
+    def submit(self, rows: list[dict]) -> None:
+        pending = _Pending(rows)
+        batch = None
+        with self._cond:
+            self._queue.append(pending)
+            while not pending.done:
+                if not self._leading:
+                    self._leading = True
+                    batch = self._take()
+                    break
+                self._cond.wait()
+        if batch is not None:
+            try:
+                self._write([row for p in batch for row in p.rows])
+            except BaseException as exc:  # every caller of the group fails with it
+                for p in batch:
+                    p.error = exc
+            finally:
+                with self._cond:
+                    for p in batch:
+                        p.done = True
+                    self._leading = False
+                    self._cond.notify_all()
+        if pending.error is not None:
+            # A fresh exception per caller: one instance raised in several threads at once
+            # would have its traceback rewritten under their feet.
+            raise LogUnavailable(str(pending.error)) from pending.error
+
+    def _take(self) -> list[_Pending]:
+        taken, rows = [], 0
+        while self._queue and (not taken or rows + len(self._queue[0].rows) <= MAX_GROUP_ROWS):
+            p = self._queue.pop(0)
+            taken.append(p)
+            rows += len(p.rows)
+        return taken
 
 
 class DecisionLog:
     """An append-only store of decisions behind `append`, `get`, `query` and `verify`."""
 
-    def __init__(self, url: str, timeout: float = 10.0):
+    def __init__(self, url: str, timeout: float = 10.0, mask: LogMask = NO_MASK):
         self.url = url
-        self.engine = sa.create_engine(url, future=True, **self._engine_options(url, timeout))
-        if self.engine.dialect.name == "sqlite":
-            self._sqlite_serialised_writes()
-        metadata.create_all(self.engine)
+        self.timeout = timeout
+        self.mask = mask
+        self.engine = sa.create_engine(url, **self._engine_options(url, timeout))
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            self._sqlite_transactions()
+        self._group = _GroupCommit(self._write)
 
     @staticmethod
     def _engine_options(url, timeout):
         if url.startswith("sqlite"):
             return {"connect_args": {"timeout": timeout, "check_same_thread": False}}
-        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": max(1, int(timeout))}}
+        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": max(1, round(timeout))}}
 
-    def _sqlite_serialised_writes(self):
-        # pysqlite's own transaction handling defers BEGIN; take the write lock up front instead,
-        # so two writers never read the same chain head (SQLAlchemy's documented recipe).
+    def _sqlite_transactions(self):
+        # pysqlite defers BEGIN and commits behind our back around DDL; take control of
+        # transactions (SQLAlchemy's documented recipe). Writers take the write lock up front
+        # so that two of them never read the same chain head; readers get a WAL snapshot.
         @event.listens_for(self.engine, "connect")
         def _connect(dbapi_connection, _record):
             dbapi_connection.isolation_level = None
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA synchronous=FULL")  # fsync the WAL on every commit: durable
             cur.close()
 
         @event.listens_for(self.engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("log_write") else "BEGIN")
+
+    def _write_connection(self):
+        """A connection whose transaction holds the chain's write lock from its first statement."""
+        conn = self.engine.connect()
+        return conn.execution_options(log_write=True)
+
+    def _lock_head(self, conn) -> tuple[int, str]:
+        if self.dialect == "postgresql":
+            ms = f"{max(1, round(self.timeout * 1000))}ms"
+            # Durability and bounded waits are this store's promise, whatever the server's defaults.
+            conn.execute(sa.text("SELECT set_config('synchronous_commit', 'on', true), "
+                                 "set_config('lock_timeout', :ms, true), set_config('statement_timeout', :ms, true)"),
+                         {"ms": ms})
+        row = conn.execute(sa.select(head_table.c.seq, head_table.c.hash)
+                           .where(head_table.c.id == 1).with_for_update()).one()
+        return int(row.seq), row.hash
+
+    # ------------------------------------------------------------------ schema
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision; raise LogUnavailable if the store cannot be reached.
+
+        A schema already at head is only read, so a start does not wait for the write lock
+        that a busy (or stuck) writer holds. Otherwise concurrent starts migrate one after
+        another, under the write lock (SQLite) or an advisory lock (PostgreSQL).
+        """
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        try:
+            with self.engine.connect() as conn:
+                current = set(MigrationContext.configure(conn).get_current_heads())
+            if current == set(ScriptDirectory.from_config(cfg).get_heads()):
+                return
+            with self._write_connection() as conn, conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.DBAPIError as exc:
+            raise LogUnavailable(f"the decision log store cannot be opened: {exc.__class__.__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        """Release every pooled connection (before a fork, or at the end of a test)."""
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ writing
 
     def append(self, rows: list[dict]) -> None:
-        """Append entries atomically, chaining each to the last; raise LogUnavailable on any failure."""
+        """Append entries, chained after the last; return once committed, or raise LogUnavailable."""
+        if rows:
+            self._group.submit(list(rows))
+
+    def _write(self, rows: list[dict]) -> None:
         try:
-            with self.engine.begin() as conn:
-                head = conn.execute(sa.select(entries.c.hash).order_by(entries.c.seq.desc()).limit(1)).scalar()
-                prev = head or GENESIS
+            with self._write_connection() as conn, conn.begin():
+                seq, prev = self._lock_head(conn)
+                chained = []
                 for row in rows:
-                    full = dict(row, prev_hash=prev)
+                    seq += 1
+                    full = dict(row, seq=seq, prev_hash=prev)
                     full["hash"] = prev = entry_hash(full)
-                    conn.execute(entries.insert().values(**full))
+                    chained.append(full)
+                conn.execute(entries.insert(), chained)
+                # The head is a pointer, not an entry: it only ever moves forward (the schema's
+                # trigger refuses anything else), in the same transaction as the entries.
+                conn.execute(head_table.update().where(head_table.c.id == 1).values(seq=seq, hash=prev))
         except Exception as exc:
             raise LogUnavailable(f"the decision log could not be written: {exc.__class__.__name__}: {exc}") from exc
+
+    def writable(self) -> bool:
+        """Tell whether the store grants the chain's write lock now (readiness)."""
+        try:
+            with self._write_connection() as conn, conn.begin():
+                self._lock_head(conn)
+            return True
+        except Exception:
+            return False
+
+    # ------------------------------------------------------------------ reading
 
     def get(self, decision_id: str) -> dict | None:
         """Return one entry with its request and response parsed, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(entries).where(entries.c.decision_id == decision_id)).mappings().first()
-        return self._public(row) if row else None
+        return public(row) if row else None
 
-    def query(self, *, outcome=None, destination=None, route=None, reference=None, caller=None,
-              since=None, until=None, after=None, limit=100) -> list[dict]:
-        """Return entries matching the filters, oldest first, `limit` at a time after `after` (a seq)."""
-        stmt = sa.select(entries).order_by(entries.c.seq).limit(limit)
-        for col, value in ((entries.c.outcome, outcome), (entries.c.destination, destination),
-                           (entries.c.route, route), (entries.c.reference, reference), (entries.c.caller, caller)):
+    def head(self) -> Anchor:
+        """Return the chain head: the seq and hash of the last entry (0 and GENESIS when empty)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1)).one()
+        return Anchor(int(row.seq), row.hash)
+
+    def query(self, *, since: str | None = None, until: str | None = None, outcome=None, destination=None,
+              route=None, reference=None, caller=None, records_required: bool | None = None,
+              after: int | None = None, newest_first: bool = False, limit: int | None = 100) -> list[dict]:
+        """Return entries matching every filter given, in chain order (or newest first).
+
+        `since` is inclusive and `until` exclusive, both timestamps as logged
+        (`YYYY-MM-DDTHH:MM:SS.ffffffZ`). `after` is keyset pagination: the seq of the last
+        entry of the previous page; the next page continues past it in the same direction.
+        """
+        stmt = sa.select(entries)
+        for name, value in (("outcome", outcome), ("destination", destination), ("route", route),
+                            ("reference", reference), ("caller", caller)):
             if value is not None:
-                stmt = stmt.where(col == value)
+                values = self.mask.lookup_values(name, value) if name == "reference" else [value]
+                stmt = stmt.where(entries.c[name].in_(values))
+        if records_required is not None:
+            stmt = stmt.where(entries.c.records_required == records_required)
         if since is not None:
             stmt = stmt.where(entries.c.created_at >= since)
         if until is not None:
             stmt = stmt.where(entries.c.created_at < until)
         if after is not None:
-            stmt = stmt.where(entries.c.seq > after)
+            stmt = stmt.where(entries.c.seq < after if newest_first else entries.c.seq > after)
+        stmt = stmt.order_by(entries.c.seq.desc() if newest_first else entries.c.seq)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         with self.engine.connect() as conn:
-            return [self._public(r) for r in conn.execute(stmt).mappings()]
+            return [public(r) for r in conn.execute(stmt).mappings()]
 
-    def verify(self) -> Verification:
-        """Walk the chain from the first entry; report the first entry that does not hold."""
-        prev = GENESIS
-        checked = 0
-        expected_seq = None
+    def scan(self, page: int = 500, **filters) -> Iterator[dict]:
+        """Yield every entry matching the filters, a page (one short read) at a time."""
+        after = filters.pop("after", None)
+        while True:
+            rows = self.query(after=after, limit=page, **filters)
+            yield from rows
+            if len(rows) < page:
+                return
+            after = rows[-1]["seq"]
+
+    def verify(self, anchor: Anchor | None = None) -> Verification:
+        """Walk the chain from the first entry; report the first entry that does not hold.
+
+        Checks, in order: positions run 1, 2, 3… without a gap; each entry's `prev_hash` is
+        the hash of the entry before it; each entry's content still gives its `hash`; the
+        chain ends at the recorded head; and, given an `anchor` recorded earlier outside the
+        store, that entry is still there with the same hash.
+        """
+        checked, prev, expected = 0, GENESIS, 1
+        options = {"isolation_level": "REPEATABLE READ"} if self.dialect == "postgresql" else {}
         with self.engine.connect() as conn:
-            for row in conn.execute(sa.select(entries).order_by(entries.c.seq)).mappings():
-                checked += 1
-                if expected_seq is not None and row["seq"] != expected_seq:
-                    return Verification(False, checked, row["seq"], row["decision_id"],
-                                        f"entry {expected_seq} is missing (deleted)")
-                if row["prev_hash"] != prev:
-                    return Verification(False, checked, row["seq"], row["decision_id"],
-                                        "prev_hash does not match the previous entry (deleted or reordered)")
-                if entry_hash(dict(row)) != row["hash"]:
-                    return Verification(False, checked, row["seq"], row["decision_id"],
-                                        "content does not match its hash (altered)")
-                prev = row["hash"]
-                expected_seq = row["seq"] + 1
-        return Verification(True, checked)
+            conn = conn.execution_options(**options)  # one snapshot for the walk and the head
+            with conn.begin():
+                head = conn.execute(sa.select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1)).one()
+                head_seq, head_hash = int(head.seq), head.hash
+                result = conn.execution_options(yield_per=1000).execute(sa.select(entries).order_by(entries.c.seq))
+                for row in result.mappings():
+                    checked += 1
+                    seq, bad = row["seq"], None
+                    if seq != expected:
+                        missing = f"entry {expected}" if seq == expected + 1 else f"entries {expected}–{seq - 1}"
+                        bad = f"{missing} before it {'is' if seq == expected + 1 else 'are'} missing (deleted)"
+                    elif row["prev_hash"] != prev:
+                        bad = (f"its prev_hash is not the hash of entry {seq - 1}: an entry was moved (reordered), "
+                               f"or entry {seq - 1} was altered and re-hashed")
+                    elif entry_hash(row) != row["hash"]:
+                        bad = "its content does not match its hash (altered)"
+                    elif anchor is not None and seq == anchor.seq and row["hash"] != anchor.hash:
+                        bad = "its hash differs from the anchor recorded outside the store (the chain was rewritten)"
+                    if bad:
+                        result.close()
+                        return Verification(False, checked, head_seq, head_hash, seq, row["decision_id"], bad)
+                    prev, expected = row["hash"], seq + 1
+        last = expected - 1
+        if anchor is not None and anchor.seq > last:
+            return Verification(False, checked, head_seq, head_hash, last + 1, None,
+                                f"missing: an anchor recorded outside the store names entry {anchor.seq}, "
+                                f"but the chain ends at entry {last} (the log was truncated)")
+        if head_seq > last:
+            return Verification(False, checked, head_seq, head_hash, last + 1, None,
+                                f"missing: the chain head records entry {head_seq}, but the chain ends at entry "
+                                f"{last} (the log was truncated)")
+        if head_seq < last:
+            extra = self.query(after=head_seq, limit=1)
+            return Verification(False, checked, head_seq, head_hash, head_seq + 1,
+                                extra[0]["decision_id"] if extra else None,
+                                f"it lies beyond the chain head (entry {head_seq}): it was not appended by the service")
+        if head_hash != prev:
+            return Verification(False, checked, head_seq, head_hash, last, None,
+                                "its hash differs from the one the chain head records (the entry was rewritten)")
+        return Verification(True, checked, head_seq, head_hash)
 
-    def writable(self) -> bool:
-        """Tell whether the store accepts a write transaction now (readiness)."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(sa.select(sa.func.count()).select_from(entries))
-            return True
-        except Exception:
-            return False
 
-    @staticmethod
-    def _public(row) -> dict:
-        out = dict(row)
-        out["request"] = json.loads(out["request"])
-        out["response"] = json.loads(out["response"])
-        return out
-
+def public(row) -> dict:
+    """Return an entry as callers see it: request, response and masked parsed from their JSON."""
+    out = dict(row)
+    for key in ("request", "response", "masked"):
+        out[key] = json.loads(out[key])
+    return out

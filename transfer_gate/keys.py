@@ -130,14 +130,8 @@ class KeyRing:
     """Every key the service accepts: configured ones (in memory, hashed) and stored ones (a table)."""
 
     def __init__(self, engine: sa.Engine, configured: dict[str, Identity] | None = None):
-        self.engine = engine
+        self.engine = engine  # the tables come from the store's migrations (0003_api_keys)
         self._configured = dict(configured or {})
-        try:
-            metadata.create_all(engine)
-        except sa.exc.DBAPIError:
-            # Workers starting at once on a fresh PostgreSQL database race to create the tables and
-            # the losers get an error; the tables exist now, which the second pass confirms.
-            metadata.create_all(engine)
 
     @property
     def has_configured_keys(self) -> bool:
@@ -179,7 +173,7 @@ class KeyRing:
             raise ValueError(f"unknown role {role!r}")
         key_id, secret, record = self._new(role)
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 conn.execute(api_keys.insert().values(**record))
         except sa.exc.SQLAlchemyError as exc:
             raise KeyStoreUnavailable(f"the key could not be stored: {exc.__class__.__name__}") from exc
@@ -203,7 +197,7 @@ class KeyRing:
         if not KEY_ID.fullmatch(key_id):
             raise UnknownKey(f"no key has the id {key_id!r}")
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 conn.execute(api_keys.update().where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
                              .values(revoked_at=_now()))
                 row = conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
@@ -212,6 +206,11 @@ class KeyRing:
         if row is None:
             raise UnknownKey(f"no key has the id {key_id!r}")
         return self._record(row)
+
+    def _writing(self):
+        """A write transaction that takes the store's write lock first (BEGIN IMMEDIATE on SQLite),
+        so workers starting together wait for each other instead of failing on a lock upgrade."""
+        return self.engine.execution_options(log_write=True).begin()
 
     def create_first_admin_key(self) -> tuple[KeyRecord, str] | None:
         """Create an admin key if no key exists at all; return it, or None when any key exists.
@@ -222,7 +221,7 @@ class KeyRing:
         if self._configured:
             return None
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 if conn.execute(sa.select(sa.func.count()).select_from(api_keys)).scalar():
                     return None
                 key_id, secret, record = self._new("admin")

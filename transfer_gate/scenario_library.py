@@ -3,7 +3,8 @@
 A saved scenario is a logged request (its `as_of` resolved, so it does not drift with the
 calendar), an expectation in the rulesets' case format (checked by `scenarios.check`), and the
 answer it got when it was saved, so a re-run can say what changed. The library lives in the
-decision log's database, in its own table with its own MetaData, created at start-up.
+decision log's database, in its own table with its own MetaData, created by the Alembic
+revision `migrations/versions/0002_saved_scenarios.py` that `create_app()` applies.
 
 Export writes the case format of `rulesets/<name>/cases/*.yaml`, so a scenario can become a
 permanent case beside the rules.
@@ -44,7 +45,6 @@ class ScenarioLibrary:
 
     def __init__(self, engine: sa.engine.Engine):
         self.engine = engine
-        metadata.create_all(engine)
 
     def save(self, *, name: str, request: dict, expect: dict, answer: dict, decision_id: str | None,
              saved_by: str, saved_at: str) -> int:

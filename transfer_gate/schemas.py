@@ -125,3 +125,65 @@ class NewKeySchema(Schema):
         unknown = RAISE
 
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+# --------------------------------------------------------------------------- decision log filters
+
+
+class LogTime(fields.Field):
+    """A date (`2026-11-27`) or an ISO 8601 date-time with an offset or `Z`, returned as UTC datetime.
+
+    A date bound covers the whole day: `from` starts at its first instant, `to` ends with its last.
+    """
+
+    def __init__(self, end_of_day: bool, **kw):
+        super().__init__(**kw)
+        self.end_of_day = end_of_day
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from datetime import date, datetime, time, timedelta, timezone
+
+        if not isinstance(value, str):
+            raise ValidationError("Not a date or date-time.")
+        try:
+            if len(value) == 10:
+                day = date.fromisoformat(value)
+                start = datetime.combine(day, time(), timezone.utc)
+                return start + timedelta(days=1, microseconds=-1) if self.end_of_day else start
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("Not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SSZ).") from None
+        if moment.tzinfo is None:
+            raise ValidationError("A date-time needs a time zone (Z or +09:00).")
+        return moment.astimezone(timezone.utc)
+
+
+class DecisionFilterSchema(Schema):
+    """The filters of GET /v1/decisions and the auditor pages: all optional, unknown ones rejected."""
+
+    class Meta:
+        unknown = RAISE
+
+    from_ = LogTime(end_of_day=False, data_key="from", load_default=None)
+    to = LogTime(end_of_day=True, load_default=None)
+    outcome = fields.String(load_default=None, validate=validate.OneOf(["allow", "conditional", "deny"]))
+    destination = fields.String(load_default=None)
+    route = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z_]{1,40}$",
+                                                                       error="Not a route name."))
+    reference = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TEXT))
+    caller = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TEXT))
+    records = fields.String(load_default=None, validate=validate.OneOf(["required", "not_required"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
+
+    @validates("destination")
+    def _destination(self, value, **_):
+        if value is not None and value != "unknown" and not _alpha2(value):
+            raise ValidationError('Not an ISO 3166-1 alpha-2 country code or "unknown".')
+
+    @post_load
+    def _range(self, data, **_):
+        if data["from_"] and data["to"] and data["from_"] > data["to"]:
+            raise ValidationError("The range ends before it starts.", field_name="to")
+        return data

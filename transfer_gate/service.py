@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Iterator, Mapping
 
 from marshmallow import ValidationError
 from ulid import ULID
@@ -15,7 +15,10 @@ from .errors import RequestInvalid, TransferGateError, UnknownCountry, Unsupport
 from .matcher import Matcher
 from .model import Basis, Recipient, TransferRequest
 from .rules import RuleBook, load_rulebook
-from .schemas import TransferRequestSchema, flatten_errors
+from .schemas import DecisionFilterSchema, TransferRequestSchema, flatten_errors
+
+
+TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # evaluated_at, and the log's created_at: sorts as text
 
 
 def _utc_now() -> datetime:
@@ -94,7 +97,7 @@ def _respond(rt: Runtime, request: TransferRequest) -> dict:
     decision = evaluate(rt, request)
     body = {"decision_id": str(ULID())}
     body.update(decision.to_dict())
-    body["evaluated_at"] = rt.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    body["evaluated_at"] = rt.clock().strftime(TIMESTAMP)
     body["as_of"] = request.as_of.isoformat()
     return body
 
@@ -104,12 +107,12 @@ def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_ru
     request = validate(rt, payload)
     response = _respond(rt, request)
     if not dry_run:
-        rt.log.append([entry_for(request.to_dict(), response, caller, role)])
+        rt.log.append([entry_for(request.to_dict(), response, caller, role, rt.log.mask)])
     return response
 
 
 def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None = None,
-                 problem: Callable[[TransferGateError], dict]) -> list[dict]:
+                 problem: Callable[[TransferGateError], dict], dry_run: bool = False) -> list[dict]:
     """Decide each request in order; a bad item gets its problem document in place.
 
     All decisions of a batch are logged in one transaction: either every one is logged and
@@ -123,9 +126,9 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
         except (RequestInvalid, UnknownCountry) as exc:
             out.append(problem(exc))
             continue
-        rows.append(entry_for(request.to_dict(), response, caller, role))
+        rows.append(entry_for(request.to_dict(), response, caller, role, rt.log.mask))
         out.append(response)
-    if rows:
+    if rows and not dry_run:
         rt.log.append(rows)
     return out
 
@@ -138,3 +141,53 @@ def country(rt: Runtime, code: str, as_of: date | None) -> dict:
 def rulesets(rt: Runtime) -> list[dict]:
     """Describe the loaded rulesets with version and digest."""
     return [rs.describe() for rs in rt.book.rulesets.values()]
+
+
+# --------------------------------------------------------------------------- the decision log
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Validated filters over the decision log, in the log's own terms."""
+
+    criteria: dict  # keyword arguments of DecisionLog.query: since, until, outcome, …
+    limit: int = 100
+    cursor: int | None = None
+    newest_first: bool = True
+    given: dict = field(default_factory=dict)  # the filters as given, to repeat them in links
+
+
+def log_filter(args: Mapping) -> LogFilter:
+    """Validate log filters (query-string style: empty values are absent); raise RequestInvalid naming each bad one."""
+    given = {k: v for k, v in args.items() if v not in ("", None)}
+    try:
+        data = DecisionFilterSchema().load(given)
+    except ValidationError as err:
+        raise RequestInvalid(flatten_errors(err.messages), detail="The filters are invalid.") from None
+    criteria = {k: data[k] for k in ("outcome", "destination", "route", "reference", "caller") if data[k] is not None}
+    if data["from_"] is not None:
+        criteria["since"] = data["from_"].strftime(TIMESTAMP)
+    if data["to"] is not None:  # inclusive: everything up to and including that instant
+        criteria["until"] = (data["to"] + timedelta(microseconds=1)).strftime(TIMESTAMP)
+    if data["records"] is not None:
+        criteria["records_required"] = data["records"] == "required"
+    keep = {k: v for k, v in given.items() if k not in ("cursor",)}
+    return LogFilter(criteria, data["limit"], data["cursor"], data["order"] == "desc", keep)
+
+
+def find_decisions(rt: Runtime, flt: LogFilter) -> dict:
+    """Return one page of logged decisions and the cursor of the next page (None on the last)."""
+    rows = rt.log.query(**flt.criteria, after=flt.cursor, newest_first=flt.newest_first, limit=flt.limit + 1)
+    more = len(rows) > flt.limit
+    rows = rows[: flt.limit]
+    return {"decisions": rows, "next_cursor": rows[-1]["seq"] if more else None}
+
+
+def all_decisions(rt: Runtime, flt: LogFilter) -> Iterator[dict]:
+    """Yield every logged decision matching the filter, oldest first, reading a page at a time."""
+    return rt.log.scan(**flt.criteria)
+
+
+def logged_decision(rt: Runtime, decision_id: str) -> dict | None:
+    """Return one logged decision with its request, or None."""
+    return rt.log.get(decision_id)

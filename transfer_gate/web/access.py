@@ -186,7 +186,7 @@ def init_app(app: Flask) -> None:
     engine = app.extensions["transfer_gate"].log.engine
     ring = KeyRing(engine, parse_configured_keys(app.config["API_KEYS"]))
     app.extensions["transfer_gate.keys"] = ring
-    first = ring.create_first_admin_key()
+    first = ring.create_first_admin_key() if app.config["CREATE_FIRST_ADMIN_KEY"] else None
     if first is not None:
         record, key = first
         announce_first_admin_key(record, key)

@@ -146,10 +146,44 @@ def get_decision(decision_id):
               schema: {$ref: '#/components/schemas/LoggedDecision'}
         404: {$ref: '#/components/responses/NotFound'}
     """
-    entry = runtime().log.get(decision_id)
+    entry = service.logged_decision(runtime(), decision_id)
     if entry is None:
         raise NotFound(f"No logged decision has the id {decision_id!r}.")
     return jsonify(entry)
+
+
+@bp.get("/v1/decisions")
+def list_decisions():
+    """Logged decisions matching filters, one page at a time (auditor).
+    ---
+    get:
+      summary: Search the decision log
+      tags: [decision log]
+      parameters:
+        - {in: query, name: from, schema: {type: string}, description: "Date (YYYY-MM-DD, from its start) or date-time with zone; inclusive."}
+        - {in: query, name: to, schema: {type: string}, description: "Date (to its end) or date-time with zone; inclusive."}
+        - {in: query, name: outcome, schema: {type: string, enum: [allow, conditional, deny]}}
+        - {in: query, name: destination, schema: {type: string}, description: ISO 3166-1 alpha-2 code or unknown.}
+        - {in: query, name: route, schema: {type: string}}
+        - {in: query, name: reference, schema: {type: string}, description: "The caller's reference; matches masked (hash mode) entries too."}
+        - {in: query, name: caller, schema: {type: string}, description: The key id that asked.}
+        - {in: query, name: records, schema: {type: string, enum: [required, not_required]}}
+        - {in: query, name: order, schema: {type: string, enum: [desc, asc], default: desc}}
+        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+        - {in: query, name: cursor, schema: {type: integer}, description: next_cursor of the previous page.}
+      responses:
+        200:
+          description: "{decisions: [log entries as in GET /v1/decisions/{id}], next_cursor: integer or null}"
+          content:
+            application/json:
+              schema: {type: object}
+        422:
+          description: A filter is invalid or unknown; `errors` names each.
+          content:
+            application/problem+json:
+              schema: {type: object}
+    """
+    return jsonify(service.find_decisions(runtime(), service.log_filter(request.args)))
 
 
 @bp.get("/v1/countries/<code>")

@@ -102,20 +102,24 @@ def build_spec(app: Flask) -> dict:
         spec.components.response(name, {"description": description,
                                         "content": {MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}})
 
-    endpoints = {}
+    documented, owner = set(), {}  # owner: (path, method) -> the endpoint that answers it
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
             view = app.view_functions.get(rule.endpoint)
-            if view is None or rule.endpoint in endpoints or "---" not in (view.__doc__ or ""):
+            if view is None or "---" not in (view.__doc__ or ""):
                 continue
-            spec.path(view=view, app=app)
-            endpoints[rule.endpoint] = FlaskPlugin.flaskpath2openapi(rule.rule)
+            path = FlaskPlugin.flaskpath2openapi(rule.rule)
+            for method in rule.methods or ():
+                owner[(path, method.lower())] = rule.endpoint
+            if rule.endpoint not in documented:
+                spec.path(view=view, app=app)
+                documented.add(rule.endpoint)
     document = spec.to_dict()
     document["security"] = [{"bearerAuth": []}]
-    for endpoint, path in endpoints.items():
-        for method, operation in document["paths"][path].items():
-            if method in METHODS:
-                _apply_policy(endpoint, operation)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method in METHODS and (path, method) in owner:
+                _apply_policy(owner[(path, method)], operation)
     _describe_request_values(document, rt)
     return document
 

@@ -1,0 +1,140 @@
+"""GET /v1/decisions and /v1/decisions/<id>: the auditors' query API, on both stores."""
+
+from datetime import datetime, timezone
+
+import pytest
+import yaml
+
+from tests.test_api import with_
+from transfer_gate import service
+from transfer_gate.web import api
+
+from tests.conftest import SignedInClient
+
+@pytest.fixture(autouse=True)
+def _clients_present_credentials(request):
+    """These tests are about the log, not about who may use it (tests/test_access.py): clients sign in."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").test_client_class = SignedInClient
+
+DENIED = with_(destination="CN", recipient__safeguards=[], recipient__relationship="third_party")
+DESIGNATED = with_(destination="DE")
+RECORDED = with_(recipient__relationship="third_party", recipient__safeguards=[], basis__consent="informed")
+
+# (when, caller, body)
+HISTORY = [
+    ("2026-11-01T09:00:00", "crm", DESIGNATED),
+    ("2026-11-01T23:59:59", "crm", DENIED),
+    ("2026-11-02T00:00:00", "hr", RECORDED),
+    ("2026-11-15T12:00:00", "hr", with_(reference="payroll-7")),
+    ("2026-12-01T08:30:00", "crm", with_(destination="DE", reference="crm-export-4712")),
+]
+
+
+@pytest.fixture
+def logged(store_app):
+    """Log HISTORY through the service at the given times; return the decision ids in order."""
+    rt = store_app.extensions["transfer_gate"]
+    ids = []
+    for when, who, body in HISTORY:
+        moment = datetime.fromisoformat(when).replace(tzinfo=timezone.utc)
+        rt.clock = lambda moment=moment: moment
+        ids.append(service.decide(rt, body, caller=who, role="app")["decision_id"])
+    return ids
+
+
+def listed(client, query=""):
+    resp = client.get(f"/v1/decisions{query}")
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def ids_of(page):
+    return [d["decision_id"] for d in page["decisions"]]
+
+
+def test_the_log_is_listed_newest_first_with_full_entries(store_app, logged):
+    page = listed(store_app.test_client())
+    assert ids_of(page) == logged[::-1] and page["next_cursor"] is None
+    newest = page["decisions"][0]
+    assert newest["request"]["reference"] == "crm-export-4712" and newest["response"]["decision_id"] == logged[-1]
+    assert newest["hash"] and newest["prev_hash"] == page["decisions"][1]["hash"]
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("?outcome=deny", [1]),
+    ("?destination=DE", [0, 4]),
+    ("?route=designated_country", [0, 4]),
+    ("?reference=payroll-7", [3]),
+    ("?caller=hr", [2, 3]),
+    ("?records=required", [2]),
+    ("?from=2026-11-02", [2, 3, 4]),
+    ("?to=2026-11-01", [0, 1]),
+    ("?from=2026-11-01T10:00:00Z&to=2026-11-15T12:00:00Z", [1, 2, 3]),
+    ("?from=2026-11-02T08:59:59%2B09:00", [1, 2, 3, 4]),  # = 2026-11-01T23:59:59Z, inclusive
+    ("?caller=crm&destination=DE&to=2026-11-30", [0]),
+    ("?outcome=allow", []),
+])
+def test_filters_select_exactly_the_matching_decisions(store_app, logged, query, expected):
+    page = listed(store_app.test_client(), query + "&order=asc" if "?" in query else "?order=asc")
+    assert ids_of(page) == [logged[i] for i in expected]
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_keyset_pages_cover_every_decision_once_in_order(store_app, logged, order):
+    client = store_app.test_client()
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = listed(client, f"?limit=2&order={order}" + (f"&cursor={cursor}" if cursor else ""))
+        seen += ids_of(page)
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert seen == (logged if order == "asc" else logged[::-1])
+
+
+def test_a_later_append_does_not_disturb_a_page_already_started(store_app, logged):
+    client = store_app.test_client()
+    first = listed(client, "?limit=2")
+    store_app.test_client().post("/v1/decisions", json=DESIGNATED)
+    second = listed(client, f"?limit=2&cursor={first['next_cursor']}")
+    assert ids_of(first) + ids_of(second) == [logged[4], logged[3], logged[2], logged[1]]
+
+
+@pytest.mark.parametrize("query,fields", [
+    ("?outcome=maybe", ["outcome"]),
+    ("?destination=XX", ["destination"]),
+    ("?from=yesterday", ["from"]),
+    ("?to=2026-11-01T10:00:00", ["to"]),
+    ("?from=2026-12-01&to=2026-11-01", ["to"]),
+    ("?limit=0", ["limit"]),
+    ("?limit=5000", ["limit"]),
+    ("?cursor=abc", ["cursor"]),
+    ("?order=sideways", ["order"]),
+    ("?purpose=audit", ["purpose"]),
+    ("?outcome=maybe&limit=x&destination=usa", ["outcome", "limit", "destination"]),
+])
+def test_bad_filters_get_a_problem_naming_each(store_app, query, fields):
+    resp = store_app.test_client().get(f"/v1/decisions{query}")
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+    assert sorted(resp.get_json()["errors"]) == sorted(fields)
+
+
+def test_one_decision_is_returned_with_its_request(store_app, logged):
+    client = store_app.test_client()
+    entry = client.get(f"/v1/decisions/{logged[2]}").get_json()
+    assert entry["decision_id"] == logged[2] and entry["caller"] == "hr" and entry["caller_role"] == "app"
+    assert entry["request"]["basis"]["consent"] == "informed"
+    assert entry["records_required"] is True and entry["retention_until"] == "2029-11-02"
+    resp = client.get("/v1/decisions/01JD3Q8Z5T6W8Y9C0V1B2N3M4K")
+    assert resp.status_code == 404 and resp.mimetype == "application/problem+json"
+
+
+def test_the_query_views_carry_an_openapi_description():
+    for view in (api.get_decision, api.list_decisions):
+        spec = yaml.safe_load(view.__doc__.split("---", 1)[1])
+        responses = spec["get"]["responses"]
+        assert 200 in responses and (404 in responses or 422 in responses)
+        assert all(p["in"] in ("path", "query") for p in spec["get"]["parameters"])

@@ -1,0 +1,118 @@
+"""Replay: re-evaluate logged requests under the current or a candidate set of rules and profiles.
+
+A logged request is replayed exactly as it was decided — same facts, same `as_of` date — so
+the only thing that differs is the rules and country profiles it meets. Every decision whose
+outcome, route or set of conditions would change is reported, with counts per kind of change,
+and so is every logged request the candidate can no longer decide (it no longer validates, or
+the destination has no profile): those are changes too, not something to skip.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from . import service
+from .errors import TransferGateError
+from .profiles import ProfileStore
+from .rules import load_rulebook
+
+CHANGE_KINDS = ("outcome", "route", "conditions", "undecidable")
+
+
+def candidate(rt: service.Runtime, rulesets_dir=None, profiles_dir=None) -> service.Runtime:
+    """Build a runtime (without a log) from other rules and/or profiles; the current ones fill the gaps."""
+    book = load_rulebook(rulesets_dir) if rulesets_dir else rt.book
+    matcher = service.compile_matcher(book) if rulesets_dir else rt.matcher
+    profiles = ProfileStore.load(profiles_dir) if profiles_dir else rt.profiles
+    return service.Runtime(book, profiles, matcher, log=None, clock=rt.clock)
+
+
+def describe(rt: service.Runtime) -> dict:
+    """Name a runtime's rules and profiles by digest."""
+    return {"rulesets": {name: rs.digest for name, rs in rt.book.rulesets.items()}, "profiles": rt.profiles.digest}
+
+
+def _summary(response: dict) -> dict:
+    return {"outcome": response["outcome"], "route": response["route"],
+            "conditions": sorted({c["id"] for c in response.get("conditions", [])})}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One logged decision that the candidate would decide differently."""
+
+    decision_id: str
+    created_at: str
+    reference: str | None
+    destination: str
+    kinds: tuple[str, ...]
+    before: dict
+    after: dict | None  # None when the candidate cannot decide the request
+    problem: str | None = None
+
+    @property
+    def conditions_added(self) -> list[str]:
+        return sorted(set(self.after["conditions"]) - set(self.before["conditions"])) if self.after else []
+
+    @property
+    def conditions_removed(self) -> list[str]:
+        return sorted(set(self.before["conditions"]) - set(self.after["conditions"])) if self.after else []
+
+    def to_dict(self) -> dict:
+        return {"decision_id": self.decision_id, "created_at": self.created_at, "reference": self.reference,
+                "destination": self.destination, "changes": list(self.kinds), "before": self.before,
+                "after": self.after, "conditions_added": self.conditions_added,
+                "conditions_removed": self.conditions_removed, "problem": self.problem}
+
+
+@dataclass
+class ReplayReport:
+    """What a replay found: how many decisions it examined, which would change, counted by kind."""
+
+    under: dict
+    examined: int = 0
+    changes: list[Change] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)  # kind of change -> decisions
+    transitions: Counter = field(default_factory=Counter)  # "conditional → allow" -> decisions
+
+    def to_dict(self) -> dict:
+        return {"under": self.under, "examined": self.examined, "changed": len(self.changes),
+                "counts": {k: self.counts.get(k, 0) for k in CHANGE_KINDS},
+                "transitions": dict(sorted(self.transitions.items())),
+                "changes": [c.to_dict() for c in self.changes]}
+
+
+def replay(under: service.Runtime, entries: Iterable[dict]) -> ReplayReport:
+    """Re-evaluate each logged entry's request under `under`; report every change."""
+    report = ReplayReport(describe(under))
+    for entry in entries:
+        report.examined += 1
+        before = _summary(entry["response"])
+        try:
+            request = service.validate(under, entry["request"])
+            after = _summary(service.evaluate(under, request).to_dict())
+        except TransferGateError as exc:
+            after, problem = None, getattr(exc, "errors", None) or str(exc)
+            kinds = ("undecidable",)
+        else:
+            problem = None
+            kinds = tuple(k for k in ("outcome", "route", "conditions") if before[k] != after[k])
+        if not kinds:
+            continue
+        report.changes.append(Change(entry["decision_id"], entry["created_at"], entry["reference"],
+                                     entry["destination"], kinds, before, after,
+                                     None if problem is None else _problem_text(problem)))
+        report.counts.update(kinds)
+        if after and "outcome" in kinds:
+            report.transitions[f"{before['outcome']} → {after['outcome']}"] += 1
+        if after and "route" in kinds:
+            report.transitions[f"route {before['route']} → {after['route']}"] += 1
+    return report
+
+
+def _problem_text(problem) -> str:
+    if isinstance(problem, dict):
+        return "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in problem.items())
+    return str(problem)
