@@ -138,3 +138,9 @@ def test_the_query_views_carry_an_openapi_description():
         responses = spec["get"]["responses"]
         assert 200 in responses and (404 in responses or 422 in responses)
         assert all(p["in"] in ("path", "query") for p in spec["get"]["parameters"])
+
+
+@pytest.mark.parametrize("query", ["?outcome=", "?destination=", "?limit="])
+def test_an_empty_filter_value_in_the_api_is_a_422_naming_it(app, query):
+    resp = app.test_client().get(f"/v1/decisions{query}")
+    assert resp.status_code == 422 and list(resp.get_json()["errors"]) == [query[1:-1]]

@@ -45,7 +45,11 @@ class Runtime:
         return cls(book, profiles, compile_matcher(book), log, clock or _utc_now)
 
     def schema(self) -> TransferRequestSchema:
-        return TransferRequestSchema(categories=self.book.taxonomy.categories)
+        """The request schema for this runtime's taxonomy, built once: building one costs more than a decision."""
+        schema = self.__dict__.get("_schema")
+        if schema is None:
+            schema = self.__dict__["_schema"] = TransferRequestSchema(categories=self.book.taxonomy.categories)
+        return schema
 
 
 def compile_matcher(book: RuleBook) -> Matcher:
@@ -157,9 +161,13 @@ class LogFilter:
     given: dict = field(default_factory=dict)  # the filters as given, to repeat them in links
 
 
-def log_filter(args: Mapping) -> LogFilter:
-    """Validate log filters (query-string style: empty values are absent); raise RequestInvalid naming each bad one."""
-    given = {k: v for k, v in args.items() if v not in ("", None)}
+def log_filter(args: Mapping, empty_is_absent: bool = True) -> LogFilter:
+    """Validate log filters; raise RequestInvalid naming each bad one.
+
+    A page's filter form sends every field, so there an empty value means "any"; the API
+    (empty_is_absent=False) treats an empty value as the invalid value it is.
+    """
+    given = {k: v for k, v in args.items() if v is not None and (v != "" or not empty_is_absent)}
     try:
         data = DecisionFilterSchema().load(given)
     except ValidationError as err:

@@ -183,7 +183,7 @@ def list_decisions():
             application/problem+json:
               schema: {type: object}
     """
-    return jsonify(service.find_decisions(runtime(), service.log_filter(request.args)))
+    return jsonify(service.find_decisions(runtime(), service.log_filter(request.args, empty_is_absent=False)))
 
 
 @bp.get("/v1/countries/<code>")
