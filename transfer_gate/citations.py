@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -31,6 +32,7 @@ _INSTRUMENT_ORDER = ("APPI", "Cabinet Order", "PPC Rules", "SR", "Basic Policy",
 _ROMAN = {r: i for i, r in enumerate(("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"), 1)}
 
 
+@functools.lru_cache(maxsize=None)  # refs come from a fixed registry; sorting happens on every decision
 def statutory_order(ref: str) -> tuple:
     """Sort key putting refs in the order of the instruments and their articles (APPI 27 before APPI 28(3))."""
     instrument = next((i for i in sorted(_INSTRUMENT_ORDER, key=len, reverse=True) if ref.startswith(i + " ")), "")
