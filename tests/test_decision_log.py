@@ -18,6 +18,7 @@ from transfer_gate.errors import ConfigError, LogUnavailable
 
 from tests.conftest import SignedInClient
 
+
 @pytest.fixture(autouse=True)
 def _clients_present_credentials(request):
     """These tests are about the log, not about who may use it (tests/test_access.py): clients sign in."""

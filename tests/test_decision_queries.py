@@ -11,6 +11,7 @@ from transfer_gate.web import api
 
 from tests.conftest import SignedInClient
 
+
 @pytest.fixture(autouse=True)
 def _clients_present_credentials(request):
     """These tests are about the log, not about who may use it (tests/test_access.py): clients sign in."""

@@ -14,6 +14,7 @@ from transfer_gate.cli import main
 
 from tests.conftest import SignedInClient
 
+
 @pytest.fixture(autouse=True)
 def _clients_present_credentials(request):
     """These tests are about the log, not about who may use it (tests/test_access.py): clients sign in."""

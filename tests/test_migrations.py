@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from transfer_gate import decision_log, keys, scenario_library
+from tests.conftest import SignedInClient
 from transfer_gate.decision_log import GENESIS, DecisionLog
 
-from tests.conftest import SignedInClient
 
 @pytest.fixture(autouse=True)
 def _clients_present_credentials(request):
