@@ -46,7 +46,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
         rss_start = rss_kib()
-        app = create_app({"DATABASE_URL": url})
+        app = create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False})
         rt = app.extensions["transfer_gate"]
         bodies = random_requests(args.n)
         requests = [service.validate(rt, b) for b in bodies]

@@ -63,6 +63,17 @@ class Store:
         admin.dispose()
 
 
+
+def timed_threads(work, chunks) -> float:
+    """Run `work(chunk)` for each chunk in its own thread; return the wall time for all of them."""
+    workers = [threading.Thread(target=work, args=(c,)) for c in chunks]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - start
+
 def check(log):
     result = log.verify()
     log.close()
@@ -85,7 +96,7 @@ def count_commits(log):
 
 
 def run_threads(url, bodies, threads, group_commit):
-    app = create_app({"DATABASE_URL": url})
+    app = create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False})
     rt = app.extensions["transfer_gate"]
     counter = count_commits(rt.log)
     if not group_commit:
@@ -98,19 +109,13 @@ def run_threads(url, bodies, threads, group_commit):
         for b in chunk:
             service.decide(rt, b, caller="bench")
 
-    workers = [threading.Thread(target=work, args=(c,)) for c in chunks]
-    start = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    elapsed = time.perf_counter() - start
+    elapsed = timed_threads(work, chunks)
     check(rt.log)
     return len(bodies) / elapsed, len(bodies) / max(1, counter["commits"])
 
 
 def _process(url, bodies, ready, go, out):
-    app = create_app({"DATABASE_URL": url})
+    app = create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False})
     rt = app.extensions["transfer_gate"]
     ready.release()
     go.wait()
@@ -121,7 +126,7 @@ def _process(url, bodies, ready, go, out):
 
 
 def run_processes(url, bodies, processes):
-    create_app({"DATABASE_URL": url}).extensions["transfer_gate"].log.close()  # migrate once
+    create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False}).extensions["transfer_gate"].log.close()  # migrate once
     ctx = multiprocessing.get_context("spawn")
     ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_process, args=(url, bodies[i::processes], ready, go, out)) for i in range(processes)]
@@ -135,7 +140,7 @@ def run_processes(url, bodies, processes):
     for p in procs:
         p.join()
     elapsed = max(ends) - start
-    app = create_app({"DATABASE_URL": url})
+    app = create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False})
     check(app.extensions["transfer_gate"].log)
     return len(bodies) / elapsed
 
@@ -145,7 +150,7 @@ def prepared_rows(bodies):
     from transfer_gate.decision_log import entry_for
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/rows.sqlite3"})
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/rows.sqlite3", "CREATE_FIRST_ADMIN_KEY": False})
         rt = app.extensions["transfer_gate"]
         rows = []
         for b in bodies:
@@ -156,7 +161,7 @@ def prepared_rows(bodies):
 
 
 def run_log_alone(url, rows, threads, group_commit):
-    app = create_app({"DATABASE_URL": url})
+    app = create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False})
     log = app.extensions["transfer_gate"].log
     counter = count_commits(log)
     append = log.append if group_commit else (lambda batch: log._write(list(batch)))
@@ -166,19 +171,13 @@ def run_log_alone(url, rows, threads, group_commit):
         for row in chunk:
             append([row])
 
-    workers = [threading.Thread(target=work, args=(c,)) for c in chunks]
-    start = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    elapsed = time.perf_counter() - start
+    elapsed = timed_threads(work, chunks)
     check(log)
     return len(rows) / elapsed, len(rows) / max(1, counter["commits"])
 
 
 def run_batch(url, bodies, size=100):
-    app = create_app({"DATABASE_URL": url})
+    app = create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False})
     rt = app.extensions["transfer_gate"]
     start = time.perf_counter()
     for i in range(0, len(bodies), size):
