@@ -38,6 +38,7 @@ class TransferRequest:
     recipient: Recipient = field(default_factory=Recipient)
     basis: Basis = field(default_factory=Basis)
     reference: str | None = None
+    principals_under_16: bool = False
 
     def to_dict(self) -> dict:
         """Return the canonical JSON form: every field, defaults filled in."""
@@ -62,6 +63,7 @@ class TransferRequest:
             },
             "as_of": self.as_of.isoformat(),
             "reference": self.reference,
+            "principals_under_16": self.principals_under_16,
         }
 
 
@@ -211,6 +213,7 @@ class Decision:
     decided_by: str
     data_kinds: tuple[KindResult, ...]
     deny_reasons: tuple[dict, ...] = ()
+    notices: tuple[dict, ...] = ()  # changes ahead: registered law changes not yet in force
 
     def to_dict(self) -> dict:
         """Return the contract §3 body (without decision_id and evaluated_at)."""
@@ -229,4 +232,5 @@ class Decision:
             "decided_by": self.decided_by,
             "data_kinds": [k.to_dict(k.kind == self.decided_by) for k in self.data_kinds],
             "deny_reasons": [dict(d) for d in self.deny_reasons],
+            "notices": [dict(n) for n in self.notices],
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 EXPECT_KEYS = {
     "outcome", "route", "decided_by", "conditions", "no_conditions", "citations", "records",
-    "rules", "absent_rules", "paths", "missing", "remedies", "deny_reasons",
+    "rules", "absent_rules", "paths", "missing", "remedies", "deny_reasons", "notices", "no_notices",
 }
 
 
@@ -55,6 +55,13 @@ def check(expect: dict, answer: dict) -> list[str]:
     for rid in expect.get("deny_reasons", []):
         if rid not in reasons:
             problems.append(f"deny reason {rid} missing (got {sorted(reasons)})")
+    notices = {n["change"] for n in answer.get("notices", [])}
+    for change in expect.get("notices", []):
+        if change not in notices:
+            problems.append(f"notice of change {change} missing (got {sorted(notices)})")
+    for change in expect.get("no_notices", []):
+        if change in notices:
+            problems.append(f"notice of change {change} present but not expected")
     return problems
 
 

@@ -68,6 +68,8 @@ class TransferRequestSchema(Schema):
     basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
     as_of = fields.Date(allow_none=True, load_default=None)
     reference = Text()
+    # Some principals are children under 16 (the 2026 amendment's legal-representative regime).
+    principals_under_16 = Bool(load_default=False)
 
     def __init__(self, categories=(), **kw):
         super().__init__(**kw)

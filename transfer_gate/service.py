@@ -85,6 +85,7 @@ def validate(rt: Runtime, payload) -> TransferRequest:
         basis=Basis(consent=basis["consent"], exception=basis["exception"], opt_out=basis["opt_out"],
                     public_announcement=basis["public_announcement"]),
         reference=data["reference"],
+        principals_under_16=data["principals_under_16"],
     )
 
 
