@@ -106,6 +106,21 @@ class DenyReasonSchema(Schema):
     citations = Texts()
 
 
+class NoticeSchema(Schema):
+    """A change ahead: a registered law change not yet in force that would touch this answer."""
+
+    change = Text(metadata={"description": "The id of the change in the law-change register (GET /v1/law-changes)."})
+    title = Text()
+    title_ja = Text()
+    status = Text(validate=validate.OneOf(["pending", "scheduled"]))
+    in_force = Nullable(fields.Date, metadata={"description": "null while the date is still to be set."})
+    text = Text()
+    text_ja = Text()
+    citations = Texts()
+    rule = Text()
+    data_kinds = Texts()
+
+
 class DecisionSchema(Schema):
     """The answer to a request (contract §3, with this service's additions)."""
 
@@ -124,6 +139,8 @@ class DecisionSchema(Schema):
     decided_by = Text()
     data_kinds = fields.List(fields.Nested(KindResultSchema), required=True)
     deny_reasons = fields.List(fields.Nested(DenyReasonSchema), required=True)
+    notices = fields.List(fields.Nested(NoticeSchema), required=True, metadata={
+        "description": "Changes ahead: registered law changes not yet in force that would change this answer."})
     evaluated_at = Text()
     as_of = fields.Date(required=True)
 
