@@ -1,11 +1,12 @@
 """The law-change register, the notices it puts on answers, and the law watch (GET /v1/law-changes)."""
 
+import re
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RULESETS
+from tests.conftest import RULESETS, sign_in
 from transfer_gate import service
 from transfer_gate.errors import DataFileError, RuleFileError
 from transfer_gate.law_changes import LawChangeRegister
@@ -132,3 +133,46 @@ def _copy_tree(source: Path, target: Path):
     import shutil
 
     shutil.copytree(source, target)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_officers_and_auditors_see_the_law_watch_page_in_english(app, client):
+    client.post("/v1/decisions", json=BIOMETRIC_OPT_OUT)
+    for role in ("officer", "auditor"):
+        page = sign_in(app.test_client(), role, api_too=False)
+        page.set_cookie("lang", "en")
+        html = page.get("/law-watch").get_data(as_text=True)
+        assert "Law watch" in html
+        assert "Specified biometric personal information: provision by opt-out barred" in html
+        assert "Pending: entry into force not yet set" in html
+        assert "1 examined decision would change." in html
+        assert "Allowed on conditions → Not allowed" in html
+        assert "appi-2026" not in html and "appi.2026" not in html  # no internal ids reach a person
+
+
+def test_the_law_watch_page_speaks_japanese(app, client):
+    from babel.messages.pofile import read_po
+
+    client.post("/v1/decisions", json=BIOMETRIC_OPT_OUT)
+    page = sign_in(app.test_client(), "officer", api_too=False)
+    page.set_cookie("lang", "ja")
+    html = page.get("/law-watch").get_data(as_text=True)
+    assert "法令改正の動向" in html and "特定生体個人情報のオプトアウトによる第三者提供の禁止" in html
+    assert "施行日未定" in html and "確認した判定のうち1件が変わる。" in html
+    with open(Path(__file__).resolve().parent.parent / "transfer_gate" / "translations" / "ja" / "LC_MESSAGES"
+              / "messages.po", "rb") as f:
+        english = [m.id for m in read_po(f, locale="ja") if isinstance(m.id, str) and len(m.id) > 12]
+    shown = re.sub(r"<[^>]+>", " ", html)
+    assert [m for m in english if m in shown] == []
+
+
+def test_the_law_watch_is_in_the_navigation_of_officers_and_auditors(app):
+    for role in ("officer", "auditor"):
+        page = sign_in(app.test_client(), role, api_too=False)
+        assert 'href="/law-watch"' in page.get("/law-watch").get_data(as_text=True)
+
+
+def test_apps_and_admins_have_no_law_watch_page(client_for):
+    assert client_for("app").get("/law-watch").status_code in (302, 303)  # pages need a browser sign-in

@@ -13,7 +13,7 @@ def create_app(test_config=None) -> Flask:
     from .decision_log import DecisionLog, LogMask
     from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import access, account, api, audit, key_admin, openapi, problems, translations, ui
+    from .web import access, account, api, audit, key_admin, law_watch, openapi, problems, translations, ui
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
@@ -38,4 +38,5 @@ def create_app(test_config=None) -> Flask:
     csrf.exempt(api.bp)
     csrf.exempt(key_admin.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(law_watch.bp)
     return app
