@@ -326,7 +326,8 @@ def _deny_reasons(counted, ruleset: Ruleset, book: RuleBook, request: TransferRe
                  "citations": list(r.citations)} for r in rules]
         if not mine:
             fallback = ruleset.default_deny
-            cites = list(fallback.citations) if fallback else list(_union(r.citations for r in a.rules if r.missing))
+            cites = list(fallback.citations) if fallback else list(
+                _union(r.citations for r in a.rules if r.missing) or _union(r.citations for r in a.rules))
             mine = [{"rule": f"{ruleset.name}.default-deny", "data_kind": a.kind,
                      "text": fallback.text if fallback else "No lawful route is satisfied on the facts given.",
                      "text_ja": fallback.text_ja if fallback else "与えられた事実では、いずれの適法な根拠も満たされていない。",
@@ -343,6 +344,15 @@ def _deny_reasons(counted, ruleset: Ruleset, book: RuleBook, request: TransferRe
             first["citations"] = list(_union((first["citations"], *(c.citations for c in sr1))))
         out.extend(mine)
     return tuple(out)
+
+
+def _reason_rules(answer: _KindAnswer, ruleset: Ruleset) -> tuple[str, ...]:
+    """The ids of the rules that explain a denied kind (its deny rules, else its reasons)."""
+    if answer.outcome != "deny":
+        return ()
+    if answer.deny_rules:
+        return tuple(r.id for r in answer.deny_rules)
+    return tuple(r.id for r in sorted(answer.reasons, key=lambda r: ruleset.rule_rank(r.id)))
 
 
 _DURATION_WORDS = (("Y", "year", "年"), ("M", "month", "か月"), ("D", "day", "日"))
@@ -502,8 +512,7 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
         ruleset={"name": ruleset.name, "version": ruleset.version, "digest": ruleset.digest},
         country_profile=_profile_stamp(request, profile),
         decided_by=decisive.kind,
-        data_kinds=tuple(KindResult(a.kind, a.categories, a.outcome, a.route,
-                                    tuple(r.id for r in a.deny_rules)) for a in answers),
+        data_kinds=tuple(KindResult(a.kind, a.categories, a.outcome, a.route, _reason_rules(a, ruleset)) for a in answers),
         deny_reasons=deny_reasons,
         summary=summary[0],
         summary_ja=summary[1],
