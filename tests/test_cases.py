@@ -213,3 +213,10 @@ def test_texts_people_read_carry_no_field_paths_or_enum_values():
             if FIELD_TOKEN.search(plain):
                 found.append((item, FIELD_TOKEN.search(plain).group(0)))
     assert found == []
+
+
+@pytest.mark.parametrize("ruleset,case", DENIALS, ids=[f"{rs.name}:{c.name}" for rs, c in DENIALS])
+def test_a_remedy_no_request_change_reaches_says_so(runtime, ruleset, case):
+    for remedy in cached(runtime, case)["remedies"]:
+        if not remedy["apply"]:
+            assert "request" in remedy["text"] and "依頼内容" in remedy["text_ja"], remedy["id"]
