@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pycountry
 import pytest
 
-from transfer_gate.profiles import OECD8_PRINCIPLES, ProfileStore, load_yaml
+from transfer_gate.engine import destination_details
+from transfer_gate.profiles import OECD8_PRINCIPLES, SECTIONS, ProfileStore, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "country_profiles"
@@ -189,7 +191,10 @@ def test_an_old_review_date_makes_a_copy_stale(tmp_path, store):
     text = path.read_text(encoding="utf-8")
     reviewed = f"reviewed: {raw('CN')['reviewed'].isoformat()}\n"
     assert reviewed in text
-    path.write_text(text.replace(reviewed, "reviewed: 2025-05-26\n", 1), encoding="utf-8")
+    old_text = text.replace(reviewed, "reviewed: 2025-05-26\n", 1)
+    block = re.search(r"\nsection_reviews:\n(  .*\n)+", old_text).group(0)
+    old_text = old_text.replace(block, re.sub(r"\d{4}-\d{2}-\d{2}", "2025-05-26", block))
+    path.write_text(old_text, encoding="utf-8")
     old = ProfileStore.load(copy)
     assert old.get("CN", date(2026, 11, 26)).stale is False
     assert old.get("CN", date(2026, 11, 27)).stale is True
@@ -210,3 +215,40 @@ def test_generated_profiles_are_up_to_date():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.generate(PROFILES, check=True) == [], "run python tools/generate_profiles.py"
+
+
+@pytest.mark.parametrize("code", curated_codes())
+def test_curated_profile_dates_every_section_no_later_than_its_review(code):
+    profile = raw(code)
+    assert set(profile["section_reviews"]) == set(SECTIONS)
+    assert all(day <= profile["reviewed"] for day in profile["section_reviews"].values())
+
+
+@pytest.mark.parametrize("code", curated_codes())
+def test_a_curated_profile_never_shows_an_unassessed_section_as_none(store, code):
+    """Every null section is said to be "not assessed", in the API and in the decision's details."""
+    for as_of in (TODAY, date(2019, 1, 23), date(2015, 1, 1)):
+        profile = store.get(code, as_of)
+        body = profile.to_dict()
+        nulls = {key for key in ("government_access", "localization")
+                 if body[key]["present"] is None}
+        if body["oecd8_gaps"] is None:
+            nulls.add("oecd8_gaps")
+        said = {item["section"]: item for item in body["not_assessed"]}
+        assert set(said) == nulls
+        details = {d["topic"]: d for d in destination_details(profile)}
+        for key in nulls:
+            assert said[key]["text"].startswith("Not assessed")
+            assert said[key]["text_ja"].startswith("未評価")
+            assert details[key]["text"] == said[key]["text"]
+            assert details[key]["text_ja"] == said[key]["text_ja"]
+            assert details[key]["sources"]
+        for detail in details.values():
+            assert "none (" not in detail["text"] or detail["topic"] == "oecd8_gaps"
+            if detail["topic"] == "oecd8_gaps" and body["oecd8_gaps"] is None:
+                assert "none" not in detail["text"].lower()
+
+
+def test_no_curated_section_is_stale_on_the_review_date(store):
+    assert store.stale_sections(TODAY) == ()
+    assert {s.code for s in store.stale_sections(date(2100, 1, 1))} == set(curated_codes())
