@@ -141,12 +141,24 @@ def test_russia_and_vietnam_disclose_localization(store):
     assert store.get("VN", TODAY).localization is True
 
 
-def test_united_states_follows_the_ppc_survey(store):
+def test_united_states_records_fisa_702_eo_12333_and_the_eo_14086_redress(store):
     us = store.get("US", TODAY)
     assert us.law_exists is False
     assert us.apec_cbpr is True and us.global_cbpr == "member"
-    assert us.government_access is False and us.localization is False
+    assert us.government_access is True and us.localization is False
+    access = us.data["government_access"]
+    for text in ("Section 702", "12333", "14086", "Data Protection Review Court"):
+        assert text in access["summary"]
+    for text in ("第702条", "第12333号", "第14086号", "データ保護審査裁判所"):
+        assert text in access["summary_ja"]
+    hosts = {url.split("/")[2] for url in access["sources"]}
+    assert {"www.federalregister.gov", "www.govinfo.gov", "www.congress.gov", "www.ppc.go.jp"} <= hosts
     assert us.data["ppc_survey_url"].endswith("/offshore_report_america/")
+    # The redress mechanism did not exist before Executive Order 14086; section 702 before 2008.
+    assert "14086 (2022-10-07)" in store.get("US", date(2020, 1, 1)).data["government_access"]["summary"]
+    assert "Data Protection Review Court" not in store.get("US", date(2020, 1, 1)).data[
+        "government_access"]["summary"]
+    assert store.get("US", date(2008, 7, 9)).government_access is None
 
 
 def test_vietnam_history_tracks_decree_13_and_law_91(store):
