@@ -135,6 +135,19 @@ def test_china_discloses_government_access_and_localization_with_sources(store):
     assert china.data["ppc_survey_url"].startswith("https://www.ppc.go.jp/enforcement/infoprovision/")
 
 
+def test_china_reflects_the_2024_cross_border_data_flow_provisions(store):
+    china = store.get("CN", TODAY)
+    localization = china.data["localization"]
+    assert "Provisions on Promoting and Regulating Cross-Border Data Flows" in localization["summary"]
+    assert "2024-03-22" in localization["summary"] and "100,000" in localization["summary"]
+    assert "データの越境流動の促進及び規範化に関する規定" in localization["summary_ja"]
+    assert "2024" in china.data["system_summary"] and "2024" in china.data["system_summary_ja"]
+    assert "not reflected" not in china.data["notes"]
+    assert "2024" not in store.get("CN", date(2024, 3, 21)).data["localization"]["summary"]
+    for text in ("PIPL", "Data Security Law", "Cybersecurity Law"):
+        assert text in china.data["system_summary"] or text in localization["summary"]
+
+
 def test_russia_and_vietnam_disclose_localization(store):
     assert store.get("RU", TODAY).localization is True
     assert store.get("RU", date(2015, 8, 31)).localization is False
