@@ -610,3 +610,22 @@ def test_a_generated_profile_is_not_assessed_on_every_legal_fact(store_dir):
     profile = ProfileStore.load(store_dir).get("AR", date(2026, 1, 1))
     assert [item["section"] for item in profile.not_assessed] == [
         "law", "oecd8_gaps", "government_access", "localization"]
+
+
+def test_a_null_section_says_what_is_missing_in_both_languages(tmp_path):
+    open_question = {"present": None, "summary": "Lead: the Assistance Act.",
+                     "summary_ja": "手掛かり：支援法。", "sources": ["https://example.org/act"]}
+    profile = curated("AU", "Australia", government_access=open_question)
+    store = ProfileStore.load(write_store(tmp_path, [profile]))
+    [item] = store.get("AU", date(2026, 11, 27)).to_dict()["not_assessed"]
+    assert item["text"].startswith("Not assessed") and item["text"].endswith("Lead: the Assistance Act.")
+    assert item["text_ja"].startswith("未評価") and item["text_ja"].endswith("手掛かり：支援法。")
+    assert item["sources"] == ["https://www.ppc.go.jp/enforcement/infoprovision/laws/",
+                               "https://example.org/act"]
+
+
+def test_a_null_section_with_a_summary_needs_it_in_both_languages(tmp_path):
+    half = {"present": None, "summary": "Lead.", "summary_ja": None, "sources": []}
+    write_store(tmp_path, [curated("AU", "Australia", localization=half)])
+    with pytest.raises(ProfileError, match=r"\[localization.summary_ja\]: must be a non-empty"):
+        ProfileStore.load(tmp_path)

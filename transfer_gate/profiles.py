@@ -344,7 +344,8 @@ def _check_profile(data, path: Path, prefix: str = "") -> dict:
         c.text(s["summary"], f"{key}.summary", nullable=True)
         c.text(s["summary_ja"], f"{key}.summary_ja", nullable=True)
         c.urls(s["sources"], f"{key}.sources")
-        if present:
+        if present or s["summary"] is not None or s["summary_ja"] is not None:
+            # Shown to the principal (present) or to the officer (what is missing): both languages.
             c.text(s["summary"], f"{key}.summary")
             c.text(s["summary_ja"], f"{key}.summary_ja")
             if not s["sources"]:
@@ -723,11 +724,16 @@ def _not_assessed(data: dict, apec_cbpr: bool) -> list[dict]:
     out = []
     for key in nulls:
         text, text_ja = (t.format(**names) for t in _NOT_ASSESSED[key])
+        sources = [data["ppc_survey_url"] or PPC_SURVEY_INDEX]
         if key == "oecd8_gaps" and apec_cbpr:
             text += _NOT_NEEDED_UNDER_CBPR[0].format(**names)
             text_ja += _NOT_NEEDED_UNDER_CBPR[1].format(**names)
-        out.append({"section": key, "text": text, "text_ja": text_ja,
-                    "sources": [data["ppc_survey_url"] or PPC_SURVEY_INDEX]})
+        if key in ("government_access", "localization") and data[key]["summary"]:
+            # A curated profile says why the section is open and what to look at first.
+            text += " " + data[key]["summary"]
+            text_ja += data[key]["summary_ja"]
+            sources += [url for url in data[key]["sources"] if url not in sources]
+        out.append({"section": key, "text": text, "text_ja": text_ja, "sources": sources})
     return out
 
 
