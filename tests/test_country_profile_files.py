@@ -277,3 +277,40 @@ def test_a_curated_profile_never_shows_an_unassessed_section_as_none(store, code
 def test_no_curated_section_is_stale_on_the_review_date(store):
     assert store.stale_sections(TODAY) == ()
     assert {s.code for s in store.stale_sections(date(2100, 1, 1))} == set(curated_codes())
+
+
+ASSESSED = {  # (code, section) with a sourced finding at this review; every other is explicitly open
+    ("US", "government_access"), ("US", "localization"), ("CN", "government_access"),
+    ("CN", "localization"), ("RU", "government_access"), ("RU", "localization"),
+    ("VN", "government_access"), ("VN", "localization"), ("IN", "government_access"),
+    ("IN", "localization"), ("TR", "government_access"),
+}
+
+
+@pytest.mark.parametrize("code", curated_codes())
+def test_government_access_and_localization_are_sourced_or_say_what_is_missing(store, code):
+    profile = raw(code)
+    for key in ("government_access", "localization"):
+        section = profile[key]
+        assert section["summary"].strip() and section["summary_ja"].strip(), (code, key)
+        if section["present"] is None:
+            assert (code, key) not in ASSESSED
+            detail = {d["topic"]: d for d in destination_details(store.get(code, TODAY))}[key]
+            assert detail["text"].endswith(section["summary"])
+        else:
+            # false as much as true rests on a source, never on a guess
+            assert section["sources"], (code, key)
+            assert (code, key) in ASSESSED
+
+
+def test_the_assessed_sections_are_the_ones_listed():
+    found = {(code, key) for code in curated_codes() for key in ("government_access", "localization")
+             if raw(code)[key]["present"] is not None}
+    assert found == ASSESSED
+
+
+@pytest.mark.parametrize("code", sorted(DESIGNATED))
+def test_a_designated_country_says_why_its_systems_were_not_researched(store, code):
+    for item in store.get(code, TODAY).not_assessed:
+        if item["section"] in ("government_access", "localization"):
+            assert "PPC Rules 15" in item["text"] and "第15条" in item["text_ja"]

@@ -348,8 +348,8 @@ def _check_profile(data, path: Path, prefix: str = "") -> dict:
             # Shown to the principal (present) or to the officer (what is missing): both languages.
             c.text(s["summary"], f"{key}.summary")
             c.text(s["summary_ja"], f"{key}.summary_ja")
-            if not s["sources"]:
-                c.fail(f"{key}.sources", "a present system needs at least one source")
+        if present and not s["sources"]:
+            c.fail(f"{key}.sources", "a present system needs at least one source")
 
     url = c.url(data["ppc_survey_url"], "ppc_survey_url")
     if url is not None and not url.startswith("https://www.ppc.go.jp/"):
