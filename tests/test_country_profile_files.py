@@ -314,3 +314,25 @@ def test_a_designated_country_says_why_its_systems_were_not_researched(store, co
     for item in store.get(code, TODAY).not_assessed:
         if item["section"] in ("government_access", "localization"):
             assert "PPC Rules 15" in item["text"] and "第15条" in item["text_ja"]
+
+
+def test_the_country_api_says_not_assessed_and_lists_stale_sections(client):
+    de = client.get("/v1/countries/DE?as_of=2026-12-02").get_json()
+    said = {item["section"]: item for item in de["not_assessed"]}
+    assert set(said) == {"government_access", "localization"}
+    assert said["government_access"]["text"].startswith("Not assessed")
+    assert said["government_access"]["text_ja"].startswith("未評価")
+    assert de["stale_sections"] == [] and set(de["section_reviews"]) == set(SECTIONS)
+    later = client.get("/v1/countries/DE?as_of=2030-01-01").get_json()
+    assert later["stale"] is True and set(later["stale_sections"]) == set(SECTIONS)
+
+
+def test_an_informed_consent_notice_for_an_unassessed_country_says_so(client):
+    body = {"origin": "JP", "destination": "KR", "as_of": "2026-12-02",
+            "data_categories": ["personal_data"], "basis": {"consent": "informed"}}
+    answer = client.post("/v1/decisions", json=body).get_json()
+    [notice] = [c for c in answer["conditions"] if c["id"] == "appi.28-2.information-given"]
+    topics = {d["topic"]: d for d in notice["details"]}
+    for topic in ("government_access", "localization"):
+        assert topics[topic]["text"].startswith("Not assessed")
+        assert "none" not in topics[topic]["text"].lower().split()
