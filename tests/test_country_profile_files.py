@@ -283,7 +283,8 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("US", "government_access"), ("US", "localization"), ("CN", "government_access"),
     ("CN", "localization"), ("RU", "government_access"), ("RU", "localization"),
     ("VN", "government_access"), ("VN", "localization"), ("IN", "government_access"),
-    ("IN", "localization"), ("TR", "government_access"),
+    ("IN", "localization"), ("TR", "government_access"), ("HK", "government_access"),
+    ("AU", "government_access"),
 }
 
 
