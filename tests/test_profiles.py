@@ -629,3 +629,12 @@ def test_a_null_section_with_a_summary_needs_it_in_both_languages(tmp_path):
     write_store(tmp_path, [curated("AU", "Australia", localization=half)])
     with pytest.raises(ProfileError, match=r"\[localization.summary_ja\]: must be a non-empty"):
         ProfileStore.load(tmp_path)
+
+
+def test_not_assessed_text_reads_naturally_for_names_that_take_the(tmp_path):
+    unknown = {"present": None, "summary": None, "summary_ja": None, "sources": []}
+    store = ProfileStore.load(write_store(tmp_path, [
+        curated("GB", "United Kingdom", localization=unknown,
+                designated={"value": True, "since": date(2019, 1, 23), "instrument": INSTRUMENT})]))
+    [item] = store.get("GB", date(2026, 11, 27)).not_assessed
+    assert "whether the United Kingdom requires" in item["text"]

@@ -710,6 +710,18 @@ def _stale_sections(data: dict, as_of: date) -> tuple[str, ...]:
                  if as_of > _add_months(reviews[key], STALE_AFTER_MONTHS))
 
 
+_NAMES_WITH_THE = {"Netherlands", "Philippines", "Bahamas", "Gambia", "Maldives", "Comoros",
+                   "Seychelles", "Holy See"}
+
+
+def _in_a_sentence(name: str) -> str:
+    """Return a country's short name as it reads mid-sentence ("the United Kingdom")."""
+    if (name in _NAMES_WITH_THE or name.startswith("United ")
+            or name.endswith((" Islands", " Republic"))):
+        return "the " + name
+    return name
+
+
 def _not_assessed(data: dict, apec_cbpr: bool) -> list[dict]:
     """Say, in both languages, what each section left null still needs researched."""
     nulls = []
@@ -720,7 +732,7 @@ def _not_assessed(data: dict, apec_cbpr: bool) -> list[dict]:
     for key in ("government_access", "localization"):
         if data[key]["present"] is None:
             nulls.append(key)
-    names = {"name": data["name"], "name_ja": data["name_ja"]}
+    names = {"name": _in_a_sentence(data["name"]), "name_ja": data["name_ja"]}
     out = []
     for key in nulls:
         text, text_ja = (t.format(**names) for t in _NOT_ASSESSED[key])
