@@ -115,14 +115,15 @@ def _context(request: TransferRequest, profile) -> dict:
             "profile_reviewed": "never",
         }
     missing = getattr(profile, "missing", ()) or ()
+    # A profile is as old as its least recently reviewed section.
+    oldest = getattr(profile, "oldest_review", profile.reviewed)
     return {
         "destination": profile.code,
         "destination_name": profile.name,
         "destination_name_ja": profile.name_ja,
         "profile_missing": ", ".join(_PROFILE_TOPICS.get(m, (m, m))[0] for m in missing) or "nothing",
         "profile_missing_ja": "、".join(_PROFILE_TOPICS.get(m, (m, m))[1] for m in missing) or "なし",
-        "profile_reviewed": (lambda d: d.isoformat() if d else "never")(
-            getattr(profile, "oldest_review", profile.reviewed)),
+        "profile_reviewed": oldest.isoformat() if oldest else "never",
     }
 
 
