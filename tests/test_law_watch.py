@@ -176,3 +176,13 @@ def test_the_law_watch_is_in_the_navigation_of_officers_and_auditors(app):
 
 def test_apps_and_admins_have_no_law_watch_page(client_for):
     assert client_for("app").get("/law-watch").status_code in (302, 303)  # pages need a browser sign-in
+
+
+def test_the_law_watch_lists_the_profiles_whose_review_is_due(app):
+    rt = app.extensions["transfer_gate"]
+    assert service.law_watch(rt, date(2026, 12, 2))["stale_profiles"] == []
+    later = service.law_watch(rt, date(2028, 12, 1))["stale_profiles"]
+    us = next(p for p in later if p["code"] == "US")
+    assert us["name_ja"] == "アメリカ合衆国"
+    assert {s["section"] for s in us["sections"]} >= {"law", "government_access"}
+    assert all(s["due"] <= "2028-12-01" for s in us["sections"])

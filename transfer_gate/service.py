@@ -252,15 +252,12 @@ def law_watch(rt: Runtime, today: date | None = None) -> dict:
 
 
 def stale_profiles(rt: Runtime, today: date) -> list[dict]:
-    """Curated country profiles that are stale on `today`, with the sections that are."""
-    out = []
-    for code in rt.profiles.codes():
-        profile = rt.profiles.get(code, today)
-        if not profile.curated:
-            continue
-        sections = list(getattr(profile, "stale_sections", ()) or ())
-        if profile.stale or sections:
-            out.append({"code": code, "name": profile.name, "name_ja": profile.name_ja,
-                        "reviewed": profile.reviewed.isoformat() if profile.reviewed else None,
-                        "stale_sections": sections})
-    return out
+    """Curated country profiles with a section whose review is out of date on `today`."""
+    out: dict[str, dict] = {}
+    for stale in rt.profiles.stale_sections(today, curated_only=True):
+        item = out.setdefault(stale.code, {"code": stale.code, "name": stale.name, "name_ja": stale.name_ja,
+                                           "sections": []})
+        item["sections"].append({"section": stale.section,
+                                 "reviewed": stale.reviewed.isoformat() if stale.reviewed else None,
+                                 "due": stale.due.isoformat() if stale.due else None})
+    return list(out.values())
