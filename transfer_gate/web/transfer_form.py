@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import pycountry
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from ..model import Basis, Recipient
-from .translations import gettext as _
 
 BOOLEAN_FIELDS = (
     "recipient.handles_data",
@@ -130,12 +130,12 @@ def request_from_form(form: MultiDict, countries: CountryIndex) -> tuple[dict, d
     destination_text = form.get("destination", "").strip()
     destination = countries.resolve(destination_text)
     if not destination_text:
-        errors["destination"] = [_("error.destination_required")]
+        errors["destination"] = [_("Choose the destination country.")]
     elif destination is None:
-        errors["destination"] = [_("error.destination_unknown", text=destination_text)]
+        errors["destination"] = [_("“%(text)s” is not a country in the list: pick one of the suggestions, or type its two-letter code.", text=destination_text)]
     categories = [c for c in form.getlist("data_categories") if c]
     if not categories:
-        errors["data_categories"] = [_("error.no_category")]
+        errors["data_categories"] = [_("Tick at least one kind of data.")]
 
     def text(name):
         value = form.get(name, "").strip()

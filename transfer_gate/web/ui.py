@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.exceptions import NotFound
 
 from .. import scenario_library, service
@@ -18,7 +19,7 @@ from ..facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
 from ..model import OUTCOMES
 from . import transfer_form
 from .identity import caller
-from .translations import COOKIE, COOKIE_MAX_AGE, LANGUAGES, gettext, language, safe_next
+from .translations import COOKIE, COOKIE_MAX_AGE, LANGUAGES, language, safe_next
 
 bp = Blueprint("ui", __name__)
 
@@ -91,15 +92,15 @@ def index():
     if decision_id:
         entry = runtime().log.get(decision_id)
         if entry is None:
-            raise NotFound(gettext("answer.not_found", id=decision_id))
+            raise NotFound(gettext("No logged decision has the id %(id)s.", id=decision_id))
         values = transfer_form.form_from_request(entry["request"], countries(), lang)
-        notice = gettext("form.prefilled_decision", id=decision_id)
+        notice = gettext("Prefilled from decision %(id)s.", id=decision_id)
     elif scenario_id is not None:
         scenario = library().get(scenario_id)
         if scenario is None:
             raise NotFound()
         values = transfer_form.form_from_request(scenario["request"], countries(), lang)
-        notice = gettext("form.prefilled_scenario", name=scenario["name"])
+        notice = gettext("Prefilled from saved scenario “%(name)s”.", name=scenario["name"])
     return render_form(values, notice=notice)
 
 
@@ -116,15 +117,15 @@ def create_decision():
             answer = service.decide(rt, body, caller=who, role=role)
             return redirect(url_for("ui.decision", decision_id=answer["decision_id"]), 303)
     except RequestInvalid as exc:
-        note = gettext("error.field_prefix") if language() == "ja" else None  # the service's messages are English
+        note = gettext("Check this field.") if language() == "ja" else None  # the service's messages are English
         errors = transfer_form.merge_errors(errors, exc.errors, note=note)
     except UnknownCountry:
-        errors = transfer_form.merge_errors(errors, {"destination": [gettext("error.unknown_profile")]})
+        errors = transfer_form.merge_errors(errors, {"destination": [gettext("No country profile exists for this destination.")]})
     except LogUnavailable:
-        return render_template("error.html", title=gettext("error.log_unavailable"),
-                               detail=gettext("error.log_unavailable.detail")), 503
+        return render_template("error.html", title=gettext("The decision could not be logged"),
+                               detail=gettext("Every decision is logged before it is shown, and the log is not available now, so no answer is shown. Try again shortly.")), 503
     except EngineFailure:
-        return render_template("error.html", title=gettext("error.engine"), detail=gettext("error.engine.detail")), 500
+        return render_template("error.html", title=gettext("The rules engine failed"), detail=gettext("The rules engine failed on this scenario, so no decision was made: an answer is never guessed.")), 500
     return render_form(request.form, errors, 422)
 
 
@@ -173,7 +174,7 @@ def decision(decision_id):
     """The answer page, read from the decision log: the permalink of a decision."""
     entry = runtime().log.get(decision_id)
     if entry is None:
-        raise NotFound(gettext("answer.not_found", id=decision_id))
+        raise NotFound(gettext("No logged decision has the id %(id)s.", id=decision_id))
     return render_answer(entry)
 
 
@@ -190,11 +191,11 @@ def save_scenario():
     expected = request.form.get("expected_outcome", "")
     errors = {}
     if not name:
-        errors["name"] = [gettext("save.name_required")]
+        errors["name"] = [gettext("Give the scenario a name.")]
     elif len(name) > scenario_library.NAME_MAX:
-        errors["name"] = [gettext("save.name_too_long")]
+        errors["name"] = [gettext("At most 200 characters.")]
     if expected not in OUTCOMES:
-        errors["expected_outcome"] = [gettext("save.outcome_invalid")]
+        errors["expected_outcome"] = [gettext("Choose allow, conditional or deny.")]
     if errors:
         return render_answer(entry, save_values=request.form, save_errors=errors, status=422)
     library().save(
@@ -203,7 +204,7 @@ def save_scenario():
         decision_id=entry["decision_id"], saved_by=caller()[0],
         saved_at=runtime().clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    flash(gettext("save.saved", name=name))
+    flash(gettext("Saved “%(name)s” to the scenario library.", name=name))
     return redirect(url_for("ui.scenarios"), 303)
 
 
@@ -251,7 +252,7 @@ def delete_scenario(scenario_id):
     scenario = library().get(scenario_id)
     if scenario is None or not library().delete(scenario_id):
         raise NotFound()
-    flash(gettext("library.deleted", name=scenario["name"]))
+    flash(gettext("Deleted “%(name)s”.", name=scenario["name"]))
     return redirect(url_for("ui.scenarios"), 303)
 
 
@@ -284,7 +285,7 @@ def country(code):
         try:
             as_of = date.fromisoformat(request.args["as_of"])
         except ValueError:
-            error = gettext("country.as_of_invalid")
+            error = gettext("Not a valid date (YYYY-MM-DD): showing today's profile.")
     try:
         profile = service.country(rt, code.upper(), as_of)
     except UnknownCountry:
@@ -309,6 +310,6 @@ def switch_language(code):
 @bp.errorhandler(404)
 def _not_found(exc):
     detail = exc.description if exc.description != NotFound.description else None
-    return render_template("error.html", title=gettext("error.not_found"), detail=detail), 404
+    return render_template("error.html", title=gettext("Page not found"), detail=detail), 404
 
 
