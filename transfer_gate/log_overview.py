@@ -142,7 +142,8 @@ def count(rows: Iterable[dict], zone: tzinfo, periods: list[date], by: str) -> d
 
 
 def chart(dimension: str, counter: Counter, periods: list[date], period_label: Callable[[date], str],
-          label: Callable[[str], str], other_label: str, count_title: Callable[[str, str, int], str]) -> Chart:
+          label: Callable[[str], str], other_label: str, count_title: Callable[[str, str, int], str],
+          tick_label: Callable[[date], str] | None = None) -> Chart:
     """Lay out one dimension's counts as stacked columns (the most frequent keys first, the rest as other)."""
     totals = Counter()
     for (_, key), n in counter.items():
@@ -183,7 +184,8 @@ def chart(dimension: str, counter: Counter, periods: list[date], period_label: C
             bars.append(Bar(round(LEFT + i * column + (column - bar_w) / 2, 2), round(y, 2), round(bar_w, 2),
                             round(h, 2), s.css, count_title(labels[i], s.label, n)))
     every = max(1, math.ceil(len(periods) / MAX_X_LABELS))
-    x_ticks = tuple(Tick(round(LEFT + i * column + column / 2, 2), HEIGHT - BOTTOM + 16, labels[i])
+    tick_label = tick_label or period_label
+    x_ticks = tuple(Tick(round(LEFT + i * column + column / 2, 2), HEIGHT - BOTTOM + 16, tick_label(periods[i]))
                     for i in range(0, len(periods), every))
     y_ticks = tuple(Tick(LEFT - 4, round(HEIGHT - BOTTOM - plot_h * v / top, 2) + 4, str(v))
                     for v in sorted({0, top // 2 if top % 2 == 0 else 0, top}))

@@ -21,7 +21,10 @@ from werkzeug.exceptions import NotFound
 from .. import log_export, log_overview, service
 from .. import replay as replaying
 from ..errors import DataFileError, RequestInvalid, UnknownCountry
-from .i18n_audit import gettext, language, lazy_gettext, ngettext, format_date, format_datetime, template_gettext
+from babel.dates import format_skeleton
+from flask_babel import format_date, format_datetime, get_locale, gettext, lazy_gettext
+
+from .translations import duration, language
 from .identity import caller
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -93,29 +96,13 @@ def local_time(logged: str | None) -> str:
     """A logged UTC timestamp as a local date and time in the reader's language."""
     if not logged:
         return ""
-    return format_datetime(log_overview.parse_logged(logged).astimezone(zone()))
+    return format_datetime(log_overview.parse_logged(logged), "medium")  # Flask-Babel moves it to TIMEZONE
 
 
 def long_date(iso: str | date | None) -> str:
     if not iso:
         return ""
-    return format_date(iso if isinstance(iso, date) else date.fromisoformat(iso))
-
-
-_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
-
-
-def duration(iso: str | None) -> str:
-    """An ISO 8601 date duration (P3Y) in words: "3 years", "3年"."""
-    match = _DURATION.match(iso or "")
-    if not match or not any(match.groups()):
-        return iso or ""
-    words = (lambda n: ngettext("%(num)d year", "%(num)d years", n),
-             lambda n: ngettext("%(num)d month", "%(num)d months", n),
-             lambda n: ngettext("%(num)d week", "%(num)d weeks", n),
-             lambda n: ngettext("%(num)d day", "%(num)d days", n))
-    parts = [say(int(n)) for n, say in zip(match.groups(), words) if n]
-    return ("" if language() == "ja" else ", ").join(parts)
+    return format_date(iso if isinstance(iso, date) else date.fromisoformat(iso), "long")
 
 
 class Labels:
@@ -190,9 +177,8 @@ def country_names() -> dict[str, dict]:
 
 @bp.context_processor
 def _audit_context():
-    return {"_": template_gettext, "ngettext": ngettext, "labels": Labels(runtime()), "local_time": local_time,
-            "long_date": long_date, "duration": duration, "pick": pick, "field_labels": FIELD_LABELS,
-            "outcomes": tuple(OUTCOME_LABELS), "lang": language()}
+    return {"labels": Labels(runtime()), "local_time": local_time, "long_date": long_date, "pick": pick,
+            "field_labels": FIELD_LABELS}
 
 
 # --------------------------------------------------------------------------- filters
@@ -276,7 +262,7 @@ def decisions():
             rows = rows[:size]
             next_url = url_for("audit.decisions", **_paging(given), cursor=rows[-1]["seq"])
         total = log.count(**criteria)
-    return render_template("audit/decisions.html", rows=rows, errors=errors, args=given, total=total,
+    return render_template("audit/decisions.html", zone_name=zone().key, rows=rows, errors=errors, args=given, total=total,
                            next_url=next_url, first_url=url_for("audit.decisions", **_paging(given))
                            if request.args.get("cursor") else None,
                            masked_references=_references_hashed()), 422 if errors else 200
@@ -496,15 +482,18 @@ def overview():
                     "ruleset_name": labels.regime}
 
         def period_label(start_day):
-            return format_date(start_day, "short") if by == "day" else \
-                gettext("week of %(date)s", date=format_date(start_day, "short"))
+            return format_date(start_day, "medium") if by == "day" else \
+                gettext("week of %(date)s", date=format_date(start_day, "medium"))
+
+        def tick_label(start_day):  # short enough for the axis: "Nov 3", "11月3日"
+            return format_skeleton("MMMd", start_day, locale=get_locale())
 
         def count_title(period, series, n):
             return gettext("%(period)s · %(series)s: %(count)s", period=period, series=series, count=n)
 
         for dimension in log_overview.DIMENSIONS:
             charts.append(log_overview.chart(dimension, counters[dimension], periods, period_label,
-                                             label_of[dimension], gettext("Other"), count_title))
+                                             label_of[dimension], gettext("Other"), count_title, tick_label))
     chart_titles = {"outcome": gettext("Decisions by outcome"), "destination": gettext("Decisions by destination"),
                     "route": gettext("Decisions by route"), "ruleset_name": gettext("Decisions by regime")}
     return render_template("audit/overview.html", charts=charts, chart_titles=chart_titles, errors=errors,
