@@ -492,7 +492,7 @@ API_PATHS = ("/v1/", "/healthz", "/readyz", "/openapi.json")
 @bp.app_errorhandler(NotFound)
 def _not_found(exc):
     """A page in the reader's language for every unknown page a browser asks for; problem+json for the API."""
-    if request.path.startswith(API_PATHS) or not request.accept_mimetypes.accept_html:
+    if request.path.startswith(API_PATHS) or request.accept_mimetypes.best in ("application/json", problems.MEDIA_TYPE):
         return problems.respond(problems.problem_body(404, exc.name, exc.description or exc.name, "not-found"))
     detail = exc.description if exc.description != NotFound.description else None
     return render_template("error.html", title=gettext("Page not found"),
