@@ -132,12 +132,12 @@ def test_the_medical_records_scenario_is_decided_logged_and_shown_with_citations
     assert re.search(r'<a class="citation" href="https://laws.e-gov.go.jp/law/415AC0000000057"[^>]*>\s*'
                      r'<span class="citation__ref">APPI 28\(3\)</span>', html)
     assert re.search(r'<a class="citation" href="https://www.ppc.go.jp/all_faq_index/faq1-q12-7/"', html)
-    # the paths table: the chosen route satisfied, what is missing for the others
-    row = re.search(r'<tr class="path path--satisfied path--chosen" data-route="equivalent_measures">', html)
-    assert row
-    assert "recipient.safeguards has no apec_cbpr or global_cbpr" in text
+    # the routes: the chosen one satisfied, what is missing for the others
+    assert re.search(r'<li class="path path--satisfied path--chosen" data-route="equivalent_measures">', html)
+    assert re.search(r'<li class="path path--unsatisfied" data-route="certified_recipient">', html)
     assert "No record of this provision is required." in text
-    assert "United States" in text and "Reviewed 2026-11-27" in text
+    assert "United States" in text and "Reviewed November 27, 2026" in text
+    assert "2026-11-27" not in text and "T0" not in text  # dates in words, no raw timestamps
     assert f"/decisions/{decision_id}" in html  # the permalink
 
 
@@ -159,7 +159,7 @@ def test_a_denied_scenario_shows_reasons_and_remedies(client):
     assert "Not allowed" in text
     assert "Why it is not allowed" in text
     assert "Anonymously processed information may be provided only after the items" in text
-    assert "Remedies" in text and "Obtain the principal's prior consent" in text
+    assert "What you can do" in text and "Obtain the principal's prior consent" in text
 
 
 @pytest.mark.parametrize("typed,code", [
@@ -228,11 +228,23 @@ def test_a_destination_equal_to_the_origin_is_reported_at_the_destination(client
     assert logged(app) == []
 
 
-def test_service_errors_are_introduced_in_japanese_for_a_japanese_reader(client):
+def test_errors_read_in_japanese_for_a_japanese_reader(client):
     client.set_cookie("lang", "ja")
-    resp = decide(client, destination="JP")
+    resp = decide(client, destination="JP", as_of="27/11/2026")
     assert resp.status_code == 422
-    assert field_error(resp, "destination").startswith("この項目を確認してください。")
+    assert field_error(resp, "destination").startswith("提供先が提供元と同じ国にあるため")
+    assert field_error(resp, "as_of") == "日付は年-月-日の形式で入力してください（例：2026-11-27）。"
+    # what only the service can tell (it speaks the API's English) is said in Japanese too
+    resp = decide(client, data_categories=["personal_data", "no_such_category"])
+    assert field_error(resp, "data_categories") == "この値は使用できません。説明を確認してください。"
+    assert "Unknown" not in text_of(resp)
+
+
+def test_a_date_that_does_not_exist_is_reported_at_the_date_field(client, app):
+    resp = decide(client, as_of="2026-02-30")
+    assert resp.status_code == 422
+    assert field_error(resp, "as_of") == "There is no such day: check the month and the day."
+    assert logged(app) == []
 
 
 def test_a_decision_that_cannot_be_logged_is_not_shown(tmp_path):
@@ -281,9 +293,9 @@ def test_the_answer_reads_in_japanese_with_the_citations_japanese_titles(client)
     assert "条件付きで提供可" in text
     assert "提供先による相当措置の実施状況及びその実施に影響を及ぼすおそれのある外国の制度の有無・内容を、年1回以上確認すること。" in text
     assert "365日以内に再確認。" in text
-    assert re.search(r'<span class="citation__ref">APPI 28\(1\)</span> <span class="citation__title">外国にある第三者への提供の制限</span>', html)
+    assert re.search(r'<span class="citation__ref">[^<]+</span> <span class="citation__title">外国にある第三者への提供の制限</span>', html)
     assert "基準適合体制 — 契約・内部規程等（規則第16条第1号）" in text  # the route's Japanese title
-    assert "recipient.safeguards に apec_cbpr 又は global_cbpr がない" in text  # paths[].missing_ja
+    assert "2026年11月27日" in text and "JST" in text  # dates in words, the time in Tokyo
     assert "Allowed on conditions" not in text
 
 
@@ -316,7 +328,7 @@ def test_records_items_and_retention_are_shown_in_both_languages(client):
     assert "recipient's name, address and representative" in text
     client.set_cookie("lang", "ja")
     text = text_of(client.get(location))
-    assert "保存期間：3年" in text
+    assert "保存期間：3年間" in text
     assert "提供先の氏名又は名称、住所及び代表者の氏名" in text
 
 
@@ -336,8 +348,9 @@ def test_a_country_page_shows_the_profile_with_sources_and_review_date(client):
     text, html = text_of(resp), resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "United States" in text and "アメリカ合衆国" in text
-    assert "Reviewed 2026-11-27 by transfer-gate legal data team" in text
-    assert "Takes part in APEC CBPR: yes (since 2012-07-25)" in text
+    assert "Reviewed November 27, 2026 by transfer-gate legal data team" in text
+    assert "Takes part in APEC CBPR: yes (since July 25, 2012)" in text
+    assert "/v1/countries" not in html  # the API takes no cookies: no link that would answer 401
     assert 'href="https://www.ppc.go.jp/enforcement/infoprovision/laws/offshore_report_america/"' in html
     assert "Federal Trade Commission" in text
     assert client.get("/countries/ZZ").status_code == 404
@@ -363,7 +376,8 @@ def test_the_country_list_filters_by_name_in_either_language(client):
 def test_the_layout_links_every_section_and_sign_in(client, anonymous):
     assert 'href="/signin"' in anonymous.get("/signin").get_data(as_text=True)
     html = client.get("/").get_data(as_text=True)
-    for href in ('href="/"', 'href="/scenarios"', 'href="/countries"', 'href="/audit"', 'action="/signout"'):
+    for href in ('href="/"', 'href="/scenarios"', 'href="/countries"', 'action="/signout"'):
         assert href in html
+    assert 'href="/audit"' not in html  # an officer sees no link that answers 403
     assert 'href="/language/ja?next=/"' in html
     assert '<a class="skip-link" href="#content">' in html

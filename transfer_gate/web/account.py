@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext
 
 from .access import HOME, keyring, session_identity
+from .translations import label
 
 bp = Blueprint("account", __name__)
 
@@ -41,7 +42,7 @@ def signin():
         current_app.logger.info("sign-in refused: key %s has the role %s, which has no pages",
                                 identity.key_id, identity.role)
         return render_template("account/signin.html", next=target, identity=None,
-                               error=gettext("Keys with the role %(role)s have no pages here; use the key with the API as 'Authorization: Bearer <key>'.", role=identity.role)), 403
+                               error=gettext("Keys with the role %(role)s have no pages here; use the key with the API as 'Authorization: Bearer <key>'.", role=label("role", identity.role))), 403
     session.clear()  # a fresh session on every sign-in: nothing carried over from before it
     session.permanent = True
     session["key_id"] = identity.key_id

@@ -30,6 +30,12 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 # The words for the contract's enumerations and the form's field paths: pages show these, never the values.
 LABELS = {
+    "role": {
+        "officer": _l("privacy officer"),
+        "auditor": _l("auditor"),
+        "app": _l("application"),
+        "admin": _l("administrator"),
+    },
     "field": {
         "origin": _l("Origin (exporter's country)"),
         "destination": _l("Destination (where the recipient is)"),
