@@ -67,7 +67,14 @@ def test_the_japanese_decision_page_reads_in_japanese(ja, logged):
     assert "判定 No. 2" in text and "条件付きで提供可" in text and "アメリカ合衆国" in text
     assert "2026/11/02 19:00:00" in text  # local time, Japanese format
     assert "2029年11月2日" in text and "3年間" in text
-    assert "法第28条第1項" in text or "APPI 28(1)" not in text.replace("APPI 28(1), (2)", "")
+    html = ja.get(f"/audit/decisions/{logged[1]}").get_data(as_text=True)
+    assert '<span class="citation__ref">法第28条第1項</span>' in html  # citations in Japanese notation
+
+
+def test_a_japanese_denial_says_why_first(ja, logged):
+    text = text_of(ja, f"/audit/decisions/{logged[2]}")
+    assert "提供不可" in text and "提供できない理由" in text
+    assert text.index("提供できない理由") < text.index("照会の内容")
 
 
 def test_the_japanese_overview_and_csv_use_japanese_labels(ja, logged):
