@@ -364,6 +364,8 @@ def test_the_overview_counts_per_week_and_filters(client, logged):
     assert outcome["Total"] == {"Allowed on conditions": "2", "Total": "2"}
     assert "week of Oct 26, 2026" in outcome and "week of Nov 30, 2026" in outcome
     assert page(client, "/audit/overview?by=month", status=422)
+    html = page(client, "/audit/overview?from=2020-01-01&to=2026-11-30", status=422)
+    assert "Choose a range of at most three years." in html and "<svg" not in html
 
 
 def test_the_overview_defaults_to_the_last_thirty_days(client, app):

@@ -22,6 +22,7 @@ OUTCOME_ORDER = ("allow", "conditional", "deny")
 OTHER = "__other__"
 TOP = 6  # destinations or routes drawn as their own series; the rest are counted as "other"
 MAX_DAYS = 92  # a longer range is counted per week
+MAX_RANGE_DAYS = 3 * 366  # beyond about 157 weeks the columns would be too thin to read
 
 # The drawing, in SVG user units; the SVG scales to its container's width.
 WIDTH, HEIGHT = 560, 220

@@ -474,6 +474,9 @@ def overview():
             start, end = date.fromisoformat(range_args["from"][:10]), date.fromisoformat(range_args["to"][:10])
         except ValueError:
             pass
+        if (end - start).days > log_overview.MAX_RANGE_DAYS:
+            errors = {"from": [gettext("Choose a range of at most three years.")]}
+    if not errors:
         by = log_overview.choose_period(start, end, args.get("by"))
         periods = log_overview.period_starts(start, end, by)
         counters = log_overview.count(runtime().log.tallies(**parsed[0]), zone(), periods, by)
