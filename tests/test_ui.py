@@ -381,3 +381,95 @@ def test_the_layout_links_every_section_and_sign_in(client, anonymous):
     assert 'href="/audit"' not in html  # an officer sees no link that answers 403
     assert 'href="/language/ja?next=/"' in html
     assert '<a class="skip-link" href="#content">' in html
+
+
+# --------------------------------------------------------------------------- answers people understand
+
+
+INTERNAL = {
+    "a field path": re.compile(r"\b(?:recipient|basis)\.[a-z_]+|\bdata_categories\b|\bdata_origin\b"),
+    "a field value": re.compile(r"= ?(?:true|false)\b|\b(?:apec_cbpr|global_cbpr|contract_measures|third_party|equivalent_measures)\b"),
+    "a rule id": re.compile(r"\bappi\.[a-z0-9_.-]+"),
+    "an ISO duration": re.compile(r"\bP\d+[YMD]\b"),
+    "a raw timestamp": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:"),
+    "a raw date": re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+}
+
+
+def visible_text(resp) -> str:
+    """What the page itself writes: the body's text without form values and the profiles' own prose."""
+    html = resp.get_data(as_text=True).split("<body", 1)[1]
+    html = re.sub(r"<(datalist|form|details)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r'<p class="profile-summary">.*?</p>', " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_answer_pages_show_no_internal_names_ids_or_raw_values(client, app, lang):
+    from tests.officer_pages import record_answers
+
+    ids = record_answers(app)
+    client.set_cookie("lang", lang)
+    for kind in ("allow", "conditional", "long_conditional", "deny"):
+        text = visible_text(client.get(f"/decisions/{ids[kind]}"))
+        found = {name: pattern.findall(text) for name, pattern in INTERNAL.items() if pattern.search(text)}
+        assert found == {}, kind
+
+
+def test_a_denial_leads_with_its_reasons_and_citations_in_japanese_notation(client, app):
+    from tests.officer_pages import record_answers
+
+    ids = record_answers(app)
+    html = client.get(f"/decisions/{ids['deny']}").get_data(as_text=True)
+    banner = re.search(r'<section class="banner banner--deny".*?</section>', html, re.S).group(0)
+    assert "Why it is not allowed" in banner and 'class="deny-reason"' in banner
+    assert '<span class="citation__ref">APPI 27(1)</span>' in banner
+    client.set_cookie("lang", "ja")
+    html = client.get(f"/decisions/{ids['deny']}").get_data(as_text=True)
+    banner = re.search(r'<section class="banner banner--deny".*?</section>', html, re.S).group(0)
+    assert "提供できない理由" in banner
+    assert '<span class="citation__ref">法第27条第1項</span>' in banner
+    assert "APPI 2" not in visible_text(client.get(f"/decisions/{ids['conditional']}"))
+
+
+def test_try_it_opens_the_form_with_the_remedy_applied_and_says_what_changed(client, app):
+    from tests.officer_pages import record_answers
+
+    ids = record_answers(app)
+    entry = app.extensions["transfer_gate"].log.get(ids["deny"])
+    remedy = next(r for r in entry["response"]["remedies"] if r["apply"])
+    html = client.get(f"/decisions/{ids['deny']}").get_data(as_text=True)
+    assert f'href="/?decision={ids["deny"]}&amp;remedy={remedy["id"]}"' in html
+    resp = client.get(f"/?decision={ids['deny']}&remedy={remedy['id']}")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    notice = re.search(r'<div class="notice" role="status">(.*?)</div>', page, re.S).group(1)
+    assert "with the remedy applied" in notice and "<li>" in notice
+    for change in remedy["apply"]:
+        name, value = change["path"], change.get("set", change.get("add"))
+        if isinstance(value, bool):
+            assert re.search(rf'name="{re.escape(name)}" value="true"' + (" checked" if value else r'(?! checked)'), page)
+        elif name in ("basis.consent", "data_origin"):
+            assert re.search(rf'name="{re.escape(name)}" value="{value}" checked', page)
+        else:
+            assert re.search(rf'value="{re.escape(str(value))}"[^>]*(?:checked|selected)', page), change
+    assert client.get(f"/?decision={ids['deny']}&remedy=no.such.remedy").status_code == 404
+
+
+def test_unknown_pages_are_styled_in_the_readers_language(client):
+    resp = client.get("/no/such/page")
+    assert resp.status_code == 404 and "Page not found" in text_of(resp) and 'class="error-page"' in resp.get_data(as_text=True)
+    client.set_cookie("lang", "ja")
+    resp = client.get("/decisions/01ZZZZZZZZZZZZZZZZZZZZZZZZ")
+    assert resp.status_code == 404 and "ページが見つかりません" in text_of(resp)
+    api = client.get("/v1/no-such-thing")
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
+
+
+def test_an_auditor_is_offered_no_officer_page(client_for, app):
+    auditor = sign_in(app.test_client(), "auditor")
+    html = auditor.get("/audit").get_data(as_text=True)
+    nav = re.search(r'<header class="site-header">.*?</header>', html, re.S).group(0)
+    assert 'href="/audit"' in nav
+    for href in ('href="/"', 'href="/scenarios"', 'href="/countries"'):
+        assert href not in nav
