@@ -136,7 +136,7 @@ def test_the_medical_records_scenario_is_decided_logged_and_shown_with_citations
     assert re.search(r'<li class="path path--satisfied path--chosen" data-route="equivalent_measures">', html)
     assert re.search(r'<li class="path path--unsatisfied" data-route="certified_recipient">', html)
     assert "No record of this provision is required." in text
-    assert "United States" in text and "Reviewed November 27, 2026" in text
+    assert "United States" in text and "Reviewed December 2, 2026" in text
     assert "2026-11-27" not in text and "T0" not in text  # dates in words, no raw timestamps
     assert f"/decisions/{decision_id}" in html  # the permalink
 
@@ -348,7 +348,7 @@ def test_a_country_page_shows_the_profile_with_sources_and_review_date(client):
     text, html = text_of(resp), resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "United States" in text and "アメリカ合衆国" in text
-    assert "Reviewed November 27, 2026 by transfer-gate legal data team" in text
+    assert "Reviewed December 2, 2026 by transfer-gate legal data team" in text
     assert "Takes part in APEC CBPR: yes (since July 25, 2012)" in text
     assert "/v1/countries" not in html  # the API takes no cookies: no link that would answer 401
     assert 'href="https://www.ppc.go.jp/enforcement/infoprovision/laws/offshore_report_america/"' in html
