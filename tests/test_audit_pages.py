@@ -196,6 +196,8 @@ def test_a_decision_links_the_country_profile_as_of_its_date_which_an_auditor_ma
     profile = page(client, "/audit/countries/DE?as_of=2026-11-27")
     assert "Germany" in profile and "Designated under PPC Rules 15" in profile
     assert "The country profile as in force on November 27, 2026." in profile
+    assert "last reviewed too long before this date" not in profile
+    assert "last reviewed too long before this date" in page(client, "/audit/countries/DE?as_of=2029-01-01")
     assert page(client, "/audit/countries/DE?as_of=yesterday", status=422)
     assert "No country profile has the code" in page(client, "/audit/countries/QQ", status=404)
 

@@ -16,12 +16,13 @@ TYPED = {"de-plain", "nothing-like-an-id"}  # a logged reference and an id typed
 
 # The interface texts of a page: its header and main content, without what is data or code by nature
 # (ids and hashes, the raw JSON behind its disclosure, citation notation, the options of country lists,
-# the key id of whoever is signed in, and the language switch, which names each language in itself).
+# a country profile's own texts, the key id of whoever is signed in, and the language switch, which
+# names each language in itself).
 INTERFACE_TEXT = """() => {
   const parts = [];
   for (const root of document.querySelectorAll('header, main')) {
     const copy = root.cloneNode(true);
-    copy.querySelectorAll('code, pre, details.raw, .citation__ref, select, .source-list, .lang-switch, .account__who')
+    copy.querySelectorAll('code, pre, details.raw, .citation__ref, select, .source-list, .profile-text, .lang-switch, .account__who')
       .forEach(e => e.remove());
     parts.push(copy.innerText);
   }
