@@ -135,8 +135,9 @@ def test_the_medical_records_scenario_is_decided_logged_and_shown_with_citations
     # the routes: the chosen one satisfied, what is missing for the others
     assert re.search(r'<li class="path path--satisfied path--chosen" data-route="equivalent_measures">', html)
     assert re.search(r'<li class="path path--unsatisfied" data-route="certified_recipient">', html)
+    assert "the recipient holds no APEC CBPR or Global CBPR certification" in text
     assert "No record of this provision is required." in text
-    assert "United States" in text and "Reviewed November 27, 2026" in text
+    assert "United States" in text and "Reviewed December 2, 2026" in text
     assert "2026-11-27" not in text and "T0" not in text  # dates in words, no raw timestamps
     assert f"/decisions/{decision_id}" in html  # the permalink
 
@@ -296,6 +297,7 @@ def test_the_answer_reads_in_japanese_with_the_citations_japanese_titles(client)
     assert re.search(r'<span class="citation__ref">[^<]+</span> <span class="citation__title">外国にある第三者への提供の制限</span>', html)
     assert "基準適合体制 — 契約・内部規程等（規則第16条第1号）" in text  # the route's Japanese title
     assert "2026年11月27日" in text and "JST" in text  # dates in words, the time in Tokyo
+    assert "提供先がAPEC CBPR又はグローバルCBPRの認証を取得していない" in text  # paths[].missing_ja
     assert "Allowed on conditions" not in text
 
 
@@ -348,7 +350,7 @@ def test_a_country_page_shows_the_profile_with_sources_and_review_date(client):
     text, html = text_of(resp), resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "United States" in text and "アメリカ合衆国" in text
-    assert "Reviewed November 27, 2026 by transfer-gate legal data team" in text
+    assert "Reviewed December 2, 2026 by transfer-gate legal data team" in text
     assert "Takes part in APEC CBPR: yes (since July 25, 2012)" in text
     assert "/v1/countries" not in html  # the API takes no cookies: no link that would answer 401
     assert 'href="https://www.ppc.go.jp/enforcement/infoprovision/laws/offshore_report_america/"' in html
