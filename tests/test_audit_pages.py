@@ -150,6 +150,9 @@ def test_a_bad_filter_is_shown_on_the_page_naming_the_field(client, logged):
     assert "Some filters are invalid" in html
     assert 'href="#filter-destination"' in html and 'href="#filter-outcome"' in html and 'href="#filter-regime"' in html
     assert "Choose a destination from the list." in html
+    html = page(client, "/audit?cursor=16126347789617053302784", status=422)
+    assert "That page does not exist; start again from the first page." in html
+    assert page(client, "/audit/records?cursor=-1", status=422)
 
 
 # --------------------------------------------------------------------------- finding one decision
@@ -163,6 +166,7 @@ def test_the_jump_box_goes_to_a_decision_by_id_in_any_case_or_by_number(client, 
     html = page(client, "/audit/jump?id=99", status=404)
     assert "No logged decision has the id or number “99”." in html and 'class="audit-nav"' in html
     assert page(client, "/audit/jump?id=not-an-id", status=404)
+    assert page(client, "/audit/jump?id=16126347789617053302784", status=404)  # beyond any store's integers
 
 
 def test_the_decision_page_reads_as_labels_and_keeps_the_json_behind_a_disclosure(client, logged):

@@ -208,13 +208,15 @@ def _criteria(args, fields=FILTER_FIELDS, **fixed):
     for key in ("from", "to"):
         if key in schema_args:
             schema_args[key] = _local_bound(schema_args[key], end=key == "to")
+    errors = {}
     if args.get("cursor"):
         schema_args["cursor"] = args["cursor"]
-    errors = {}
+        if not _fits_seq(args["cursor"]):
+            errors["cursor"] = [str(FILTER_HINTS["cursor"])]
     try:
         flt = service.log_filter(schema_args)
     except RequestInvalid as exc:
-        errors = {k: [str(FILTER_HINTS.get(k, v[0] if v else ""))] for k, v in exc.errors.items()}
+        errors.update({k: [str(FILTER_HINTS.get(k, v[0] if v else ""))] for k, v in exc.errors.items()})
         flt = None
     if regime is not None and regime not in runtime().book.rulesets:
         errors["regime"] = [str(FILTER_HINTS["regime"])]
@@ -227,6 +229,11 @@ def _criteria(args, fields=FILTER_FIELDS, **fixed):
         criteria["ruleset_name"] = regime
     criteria.update(fixed)
     return (criteria, flt.cursor), given, {}
+
+
+def _fits_seq(text: str) -> bool:
+    """Tell whether `text` is a chain position the store can compare (a signed 64-bit integer)."""
+    return text.isdigit() and int(text) < 2 ** 63
 
 
 def _audit_trail(action: str, given: dict) -> None:
@@ -290,7 +297,7 @@ def jump():
     wanted = request.args.get("id", "").strip()
     log = runtime().log
     if wanted.isdigit():
-        entry = log.at(int(wanted))
+        entry = log.at(int(wanted)) if _fits_seq(wanted) else None
     elif DECISION_ID.match(wanted.upper()):
         entry = log.get(wanted.upper())
     else:
