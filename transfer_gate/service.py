@@ -13,7 +13,7 @@ from . import engine
 from .decision_log import DecisionLog, entry_for
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
-from .model import Basis, Recipient, TransferRequest
+from .model import Basis, Recipient, TransferRequest, default_role
 from .rules import RuleBook, load_rulebook
 from .schemas import DecisionFilterSchema, TransferRequestSchema, flatten_errors
 
@@ -77,15 +77,26 @@ def validate(rt: Runtime, payload) -> TransferRequest:
         data_categories=categories,
         as_of=data["as_of"] or rt.clock().date(),
         data_origin=data["data_origin"],
-        recipient=Recipient(
-            name=recipient["name"], relationship=recipient["relationship"],
-            safeguards=tuple(dict.fromkeys(recipient["safeguards"])), handles_data=recipient["handles_data"],
-            links_to_individuals=recipient["links_to_individuals"], academic_institution=recipient["academic_institution"],
-        ),
-        basis=Basis(consent=basis["consent"], exception=basis["exception"], opt_out=basis["opt_out"],
-                    public_announcement=basis["public_announcement"]),
+        exporter_role=data["exporter_role"],
+        recipient=_recipient(recipient),
+        basis=_basis(basis),
         reference=data["reference"],
     )
+
+
+def _recipient(data: dict) -> Recipient:
+    return Recipient(
+        name=data["name"], relationship=data["relationship"],
+        safeguards=tuple(dict.fromkeys(data["safeguards"])), handles_data=data["handles_data"],
+        links_to_individuals=data["links_to_individuals"], academic_institution=data["academic_institution"],
+        role=data["role"] or default_role(data["relationship"]), transfer_assessment=data["transfer_assessment"],
+    )
+
+
+def _basis(data: dict) -> Basis:
+    return Basis(consent=data["consent"], exception=data["exception"], opt_out=data["opt_out"],
+                 public_announcement=data["public_announcement"], derogation=data["derogation"],
+                 occasional=data["occasional"])
 
 
 def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
