@@ -102,12 +102,17 @@ class TransferRequestSchema(Schema):
     @post_load
     def _cross_field(self, data, **_):
         if data["origin"] == data["destination"]:
-            raise ValidationError(
-                "The recipient is in the origin country: this is not a provision to a third party in a "
-                "foreign country (APPI 28); decide it under the domestic rules (APPI 27).",
-                field_name="destination",
-            )
+            raise ValidationError(domestic(data["origin"]), field_name="destination")
         return data
+
+
+def domestic(origin: str) -> str:
+    """Say why a recipient in the exporter's own country is not this service's question."""
+    if origin == "JP":
+        return ("The recipient is in the origin country: this is not a provision to a third party in a "
+                "foreign country (APPI 28); decide it under the domestic rules (APPI 27).")
+    return ("The recipient is in the exporter's own country: this is not a transfer to a third country "
+            "(GDPR and UK GDPR Chapter V); the domestic rules govern it.")
 
 
 def flatten_errors(messages, prefix="") -> dict[str, list[str]]:

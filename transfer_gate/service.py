@@ -66,8 +66,7 @@ def validate(rt: Runtime, payload) -> TransferRequest:
     except ValidationError as err:
         raise RequestInvalid(flatten_errors(err.messages)) from None
     if rt.book.for_origin(data["origin"]) is None:
-        known = sorted(o for rs in rt.book.rulesets.values() for o in rs.origins)
-        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} (supported: {', '.join(known)})."]},
+        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} ({supported(rt)})."]},
                                 detail="The origin selects the regime, and none is known for it.")
     categories = tuple(dict.fromkeys(data["data_categories"]))
     recipient, basis = data["recipient"], data["basis"]
@@ -97,6 +96,16 @@ def _basis(data: dict) -> Basis:
     return Basis(consent=data["consent"], exception=data["exception"], opt_out=data["opt_out"],
                  public_announcement=data["public_announcement"], derogation=data["derogation"],
                  occasional=data["occasional"])
+
+
+def origins(rt: Runtime) -> list[str]:
+    """Every origin a loaded ruleset decides for: the rulesets in order (APPI first), each one's as listed."""
+    return list(dict.fromkeys(o for rs in rt.book.rulesets.values() for o in rs.origins))
+
+
+def supported(rt: Runtime) -> str:
+    """Name the regimes and the origins each one decides for, for messages."""
+    return "supported: " + "; ".join(f"{rs.regime} for {', '.join(rs.origins)}" for rs in rt.book.rulesets.values())
 
 
 def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
