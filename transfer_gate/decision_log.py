@@ -170,6 +170,12 @@ class LogMask:
                 if isinstance(node, dict) and isinstance(node.get(leaf), str):
                     node[leaf] = self.token(node[leaf])
                     masked.append(f"{label}.{name}")
+            if name == "recipient.name":  # a journey's onward legs name their recipients too
+                for i, leg in enumerate(request.get("onward") or []):
+                    recipient = leg.get("recipient") if isinstance(leg, dict) else None
+                    if isinstance(recipient, dict) and isinstance(recipient.get("name"), str):
+                        recipient["name"] = self.token(recipient["name"])
+                        masked.append(f"request.onward[{i}].recipient.name")
         return request, response, sorted(masked)
 
     def lookup_values(self, name: str, value: str) -> list[str]:
