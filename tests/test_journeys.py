@@ -241,3 +241,25 @@ def test_journey_answers_conform_to_the_openapi_document(partner_app, partner_cl
         f"/v1/decisions/{answer['decision_id']}", headers=bearer("auditor")))
     request = schema.raw_schema["components"]["schemas"]["TransferRequest"]["properties"]
     assert request["onward"]["items"] == {"$ref": "#/components/schemas/Leg"} and request["onward"]["maxItems"] == 10
+
+
+def test_the_log_can_be_filtered_by_the_regime_of_the_first_leg(partner_client, partner_app):
+    from tests.conftest import bearer
+
+    ids = {name: post(partner_client, body)["decision_id"] for name, body in [
+        ("eu-journey", EU_JP_US), ("uk-journey", journey(origin="GB")),
+        ("jp", {"origin": "JP", "destination": "US", "data_categories": ["personal_data"], "as_of": "2026-11-27"})]}
+    auditor = partner_app.test_client()
+    auditor.environ_base["HTTP_AUTHORIZATION"] = bearer("auditor")["Authorization"]
+
+    def found(query):
+        resp = auditor.get(f"/v1/decisions?{query}")
+        assert resp.status_code == 200, resp.get_json()
+        return {e["decision_id"] for e in resp.get_json()["decisions"]}
+
+    assert found("regime=GDPR") == found("regime=gdpr") == {ids["eu-journey"]}
+    assert found("regime=UK_GDPR") == {ids["uk-journey"]}
+    assert found("regime=APPI") == {ids["jp"]}  # the APPI leg of a journey does not make it an APPI decision
+    assert found("regime=GDPR&outcome=deny") == set()
+    resp = auditor.get("/v1/decisions?regime=EU")
+    assert resp.status_code == 422 and list(resp.get_json()["errors"]) == ["regime"]

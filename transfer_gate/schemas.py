@@ -10,6 +10,8 @@ from .keys import ROLES
 from .journeys import MAX_ONWARD
 from .model import DEROGATIONS, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
 
+REGIMES = ("APPI", "GDPR", "UK_GDPR")  # contract §8.3
+
 # APPI's safeguards (PPC Rules 16) and the partner regimes' (contract §8.2), each once.
 REQUEST_SAFEGUARDS = tuple(dict.fromkeys(SAFEGUARDS + PARTNER_SAFEGUARDS))
 
@@ -205,6 +207,9 @@ class DecisionFilterSchema(Schema):
     reference = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TEXT))
     caller = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TEXT))
     records = fields.String(load_default=None, validate=validate.OneOf(["required", "not_required"]))
+    # The regime of the top-level transfer (a journey's first leg): contract §8.3's names, or the
+    # ruleset's name as the log stores it (the regime's in lower case).
+    regime = fields.String(load_default=None, validate=validate.OneOf(REGIMES + tuple(r.lower() for r in REGIMES)))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     cursor = fields.Integer(load_default=None, validate=validate.Range(min=0))
     order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))

@@ -247,6 +247,8 @@ def log_filter(args: Mapping, empty_is_absent: bool = True) -> LogFilter:
         criteria["until"] = (data["to"] + timedelta(microseconds=1)).strftime(TIMESTAMP)
     if data["records"] is not None:
         criteria["records_required"] = data["records"] == "required"
+    if data["regime"] is not None:  # the log's ruleset_name: the ruleset of the top-level transfer
+        criteria["ruleset_name"] = data["regime"].lower()
     keep = {k: v for k, v in given.items() if k not in ("cursor",)}
     return LogFilter(criteria, data["limit"], data["cursor"], data["order"] == "desc", keep)
 
