@@ -7,6 +7,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from .facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
 from .keys import ROLES
+from .model import DEROGATIONS, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
+
+# APPI's safeguards (PPC Rules 16) and the partner regimes' (contract §8.2), each once.
+REQUEST_SAFEGUARDS = tuple(dict.fromkeys(SAFEGUARDS + PARTNER_SAFEGUARDS))
 
 MAX_TEXT = 200
 
@@ -37,11 +41,14 @@ class RecipientSchema(Schema):
 
     name = Text()
     relationship = fields.String(load_default="third_party", validate=validate.OneOf(RELATIONSHIPS))
-    safeguards = fields.List(fields.String(validate=validate.OneOf(SAFEGUARDS)), load_default=list,
+    safeguards = fields.List(fields.String(validate=validate.OneOf(REQUEST_SAFEGUARDS)), load_default=list,
                              validate=validate.Length(max=50))
     handles_data = Bool(load_default=True)
     links_to_individuals = Bool(load_default=False)
     academic_institution = Bool(load_default=False)
+    # None: resolved by the service from the relationship (model.default_role)
+    role = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(PARTY_ROLES))
+    transfer_assessment = fields.String(load_default="not_done", validate=validate.OneOf(TRANSFER_ASSESSMENTS))
 
 
 class BasisSchema(Schema):
@@ -52,6 +59,8 @@ class BasisSchema(Schema):
     exception = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(EXCEPTIONS))
     opt_out = Bool(load_default=False)
     public_announcement = Bool(load_default=False)
+    derogation = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(DEROGATIONS))
+    occasional = Bool(load_default=False)
 
 
 class TransferRequestSchema(Schema):
@@ -64,6 +73,7 @@ class TransferRequestSchema(Schema):
     destination = fields.String(required=True)
     data_categories = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=50))
     data_origin = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(["EU", "UK"]))
+    exporter_role = fields.String(load_default="controller", validate=validate.OneOf(PARTY_ROLES))
     recipient = fields.Nested(RecipientSchema, load_default=lambda: RecipientSchema().load({}))
     basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
     as_of = fields.Date(allow_none=True, load_default=None)
@@ -92,12 +102,17 @@ class TransferRequestSchema(Schema):
     @post_load
     def _cross_field(self, data, **_):
         if data["origin"] == data["destination"]:
-            raise ValidationError(
-                "The recipient is in the origin country: this is not a provision to a third party in a "
-                "foreign country (APPI 28); decide it under the domestic rules (APPI 27).",
-                field_name="destination",
-            )
+            raise ValidationError(domestic(data["origin"]), field_name="destination")
         return data
+
+
+def domestic(origin: str) -> str:
+    """Say why a recipient in the exporter's own country is not this service's question."""
+    if origin == "JP":
+        return ("The recipient is in the origin country: this is not a provision to a third party in a "
+                "foreign country (APPI 28); decide it under the domestic rules (APPI 27).")
+    return ("The recipient is in the exporter's own country: this is not a transfer to a third country "
+            "(GDPR and UK GDPR Chapter V); the domestic rules govern it.")
 
 
 def flatten_errors(messages, prefix="") -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ from . import engine
 from .decision_log import DecisionLog, entry_for
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
-from .model import Basis, Recipient, TransferRequest
+from .model import Basis, Recipient, TransferRequest, default_role
 from .rules import RuleBook, load_rulebook
 from .schemas import DecisionFilterSchema, TransferRequestSchema, flatten_errors
 
@@ -66,8 +66,7 @@ def validate(rt: Runtime, payload) -> TransferRequest:
     except ValidationError as err:
         raise RequestInvalid(flatten_errors(err.messages)) from None
     if rt.book.for_origin(data["origin"]) is None:
-        known = sorted(o for rs in rt.book.rulesets.values() for o in rs.origins)
-        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} (supported: {', '.join(known)})."]},
+        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} ({supported(rt)})."]},
                                 detail="The origin selects the regime, and none is known for it.")
     categories = tuple(dict.fromkeys(data["data_categories"]))
     recipient, basis = data["recipient"], data["basis"]
@@ -77,15 +76,36 @@ def validate(rt: Runtime, payload) -> TransferRequest:
         data_categories=categories,
         as_of=data["as_of"] or rt.clock().date(),
         data_origin=data["data_origin"],
-        recipient=Recipient(
-            name=recipient["name"], relationship=recipient["relationship"],
-            safeguards=tuple(dict.fromkeys(recipient["safeguards"])), handles_data=recipient["handles_data"],
-            links_to_individuals=recipient["links_to_individuals"], academic_institution=recipient["academic_institution"],
-        ),
-        basis=Basis(consent=basis["consent"], exception=basis["exception"], opt_out=basis["opt_out"],
-                    public_announcement=basis["public_announcement"]),
+        exporter_role=data["exporter_role"],
+        recipient=_recipient(recipient),
+        basis=_basis(basis),
         reference=data["reference"],
     )
+
+
+def _recipient(data: dict) -> Recipient:
+    return Recipient(
+        name=data["name"], relationship=data["relationship"],
+        safeguards=tuple(dict.fromkeys(data["safeguards"])), handles_data=data["handles_data"],
+        links_to_individuals=data["links_to_individuals"], academic_institution=data["academic_institution"],
+        role=data["role"] or default_role(data["relationship"]), transfer_assessment=data["transfer_assessment"],
+    )
+
+
+def _basis(data: dict) -> Basis:
+    return Basis(consent=data["consent"], exception=data["exception"], opt_out=data["opt_out"],
+                 public_announcement=data["public_announcement"], derogation=data["derogation"],
+                 occasional=data["occasional"])
+
+
+def origins(rt: Runtime) -> list[str]:
+    """Every origin a loaded ruleset decides for: the rulesets in order (APPI first), each one's as listed."""
+    return list(dict.fromkeys(o for rs in rt.book.rulesets.values() for o in rs.origins))
+
+
+def supported(rt: Runtime) -> str:
+    """Name the regimes and the origins each one decides for, for messages."""
+    return "supported: " + "; ".join(f"{rs.regime} for {', '.join(rs.origins)}" for rs in rt.book.rulesets.values())
 
 
 def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
