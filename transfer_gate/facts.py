@@ -6,7 +6,7 @@ rule always reasons about one kind; the engine combines the kinds afterwards.
 
 from __future__ import annotations
 
-from .model import TransferRequest
+from .model import DEROGATIONS, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS, TransferRequest
 
 BOOL = (True, False)
 KINDS = ("personal_data", "special_care", "personally_referable", "pseudonymized", "anonymized", "statistical")
@@ -24,19 +24,7 @@ EXCEPTIONS = (
 )
 TRISTATE = ("yes", "no", "unknown")
 
-# Contract §8.2: the partner regimes' request vocabulary (GDPR, UK GDPR).
-PARTY_ROLES = ("controller", "processor")
-PARTNER_SAFEGUARDS = ("scc", "bcr", "code_of_conduct", "certification", "ad_hoc_clauses", "dpf", "idta", "uk_addendum")
-TRANSFER_ASSESSMENTS = ("not_done", "no_impinging_law", "supplementary_measures", "cannot_protect")
-DEROGATIONS = (  # GDPR 49(1) points (b)-(g), then the second subparagraph; point (a) is informed consent
-    "contract_with_subject",
-    "contract_in_subject_interest",
-    "public_interest",
-    "legal_claims",
-    "vital_interests",
-    "public_register",
-    "compelling_legitimate_interests",
-)
+# Contract §8.2: the partner regimes' request vocabulary (GDPR, UK GDPR) is model.py's.
 ALL_SAFEGUARDS = SAFEGUARDS + PARTNER_SAFEGUARDS
 ADEQUACY = ("none", "full", "scoped")
 # the part of a destination a scoped adequacy finding covers (country_profiles/groups/*_adequacy.yaml)
@@ -140,11 +128,11 @@ def base_facts(request: TransferRequest, profile) -> dict:
     eu_status, eu_scope = _adequacy(profile, "eu_adequacy")
     uk_status, uk_scope = _adequacy(profile, "uk_adequacy")
     facts.update(
-        exporter_role=getattr(request, "exporter_role", "controller"),
-        recipient_role=getattr(recipient, "role", None) or ("processor" if recipient.relationship == "outsourcee" else "controller"),
-        transfer_assessment=getattr(recipient, "transfer_assessment", "not_done"),
-        derogation=getattr(basis, "derogation", None) or "none",
-        occasional=getattr(basis, "occasional", False),
+        exporter_role=request.exporter_role,
+        recipient_role=recipient.resolved_role,
+        transfer_assessment=recipient.transfer_assessment,
+        derogation=basis.derogation or "none",
+        occasional=basis.occasional,
         destination_eea=bool(profile is not None and getattr(profile, "eea", False)),
         eu_adequacy=eu_status, eu_adequacy_scope=eu_scope,
         uk_adequacy=uk_status, uk_adequacy_scope=uk_scope,
