@@ -27,7 +27,7 @@ def test_matcher_fires_exactly_the_rules_whose_conditions_hold(runtime, ruleset,
     """durable-rules and the plain-Python reading of the same conditions agree on every case."""
     req = service.validate(runtime, case.request)
     profile = None if req.destination == "unknown" else runtime.profiles.get(req.destination, req.as_of)
-    kinds = runtime.book.taxonomy.kinds_of(req.data_categories, req.data_origin)
+    kinds = runtime.book.taxonomy.kinds_of(req.data_categories, req.data_origin, ruleset.regime)
     facts = [dict(base_facts(req, profile), kind=k, id=k) for k in kinds]
     fired = set(runtime.matcher.match(ruleset.name, facts))
     expected = {(f["id"], r.id) for f in facts for r in ruleset.rules if r.predicate(f)}
