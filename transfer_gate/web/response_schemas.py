@@ -192,6 +192,10 @@ class CountryProfileSchema(Schema):
     system_summary = Nullable(fields.String)
     system_summary_ja = Nullable(fields.String)
     sources = fields.List(fields.Dict(), required=True)
+    eu_adequacy = fields.Dict(required=True, metadata={
+        "description": "EU adequacy in force on as_of: status, scope, instrument, since, until."})
+    uk_adequacy = fields.Dict(required=True, metadata={
+        "description": "UK adequacy regulations in force on as_of: status, scope, instrument, since, until."})
 
 
 class RulesetSchema(Schema):
