@@ -263,3 +263,25 @@ def test_the_log_can_be_filtered_by_the_regime_of_the_first_leg(partner_client, 
     assert found("regime=GDPR&outcome=deny") == set()
     resp = auditor.get("/v1/decisions?regime=EU")
     assert resp.status_code == 422 and list(resp.get_json()["errors"]) == ["regime"]
+
+
+def test_a_case_can_expect_each_legs_answer_and_a_wrong_one_fails(partner_client):
+    from transfer_gate import scenarios
+
+    body = post(partner_client, EU_JP_US)
+    right = {"decided_by_leg": 1, "legs": [{"regime": "GDPR", "route": "adequacy", "data_origin": None},
+                                           {"origin": "JP", "regime": "APPI", "data_origin": "EU",
+                                            "conditions": ["appi.28-3.periodic-check"]}]}
+    assert scenarios.check(right, body) == []
+    wrong = {"decided_by_leg": 0, "legs": [{"regime": "APPI"}, {"data_origin": "UK", "rules": ["appi.nothing"],
+                                                                 "legs": []}]}
+    problems = scenarios.check(wrong, body)
+    assert "decided_by_leg: expected 0, got 1" in problems
+    assert "legs[0]: regime: expected 'APPI', got 'GDPR'" in problems
+    assert "legs[1]: data_origin: expected 'UK', got 'EU'" in problems
+    assert "legs[1]: rule appi.nothing did not fire" in problems
+    assert "legs[1]: unknown expectation 'legs'" in problems
+    assert scenarios.check({"legs": [{}]}, body) == ["legs: expected 1, got 2"]
+    pinned = scenarios.expectation_from(body)
+    assert pinned["decided_by_leg"] == 1 and [leg["regime"] for leg in pinned["legs"]] == ["GDPR", "APPI"]
+    assert scenarios.check(pinned, body) == []
