@@ -81,8 +81,10 @@ def test_a_denied_leg_denies_the_journey_with_that_legs_remedies_and_reasons(par
     assert [leg["outcome"] for leg in body["legs"]] == ["allow", "deny"]
     assert body["outcome"] == "deny" and body["route"] == "none" and body["decided_by_leg"] == 1
     assert body["conditions"] == [] and body["records"]["required"] is False
-    assert body["remedies"] and body["remedies"] == body["legs"][1]["remedies"]
-    assert {r["leg"] for r in body["deny_reasons"]} <= {1}
+    assert body["remedies"] and [(r["id"], r["text"]) for r in body["remedies"]] == [
+        (r["id"], r["text"]) for r in body["legs"][1]["remedies"]]
+    assert body["deny_reasons"] and {r["leg"] for r in body["deny_reasons"]} == {1}
+    assert [r["text"] for r in body["deny_reasons"]] == [r["text"] for r in body["legs"][1]["deny_reasons"]]
 
 
 def test_among_denied_legs_the_first_decides(partner_client):
@@ -285,3 +287,32 @@ def test_a_case_can_expect_each_legs_answer_and_a_wrong_one_fails(partner_client
     pinned = scenarios.expectation_from(body)
     assert pinned["decided_by_leg"] == 1 and [leg["regime"] for leg in pinned["legs"]] == ["GDPR", "APPI"]
     assert scenarios.check(pinned, body) == []
+
+
+def test_the_journey_summary_says_leg_by_leg_which_regime_decided_what_and_which_leg_decides(partner_client):
+    body = post(partner_client, EU_JP_US)
+    assert body["summary"].startswith("Leg by leg: leg 1, Germany → Japan, under the GDPR: allowed (Adequacy); "
+                                      "leg 2, Japan → United States, under the APPI: allowed on conditions (")
+    assert body["summary"].endswith("Leg 2 decides: the journey may go ahead provided every listed condition of "
+                                    "every leg is met.")
+    assert body["summary_ja"].startswith("区間ごとの結論：第1区間（ドイツ→日本、GDPR）は可（十分性）、"
+                                         "第2区間（日本→アメリカ合衆国、個人情報保護法）は条件付きで可（")
+    assert "第2区間が結論を決めます" in body["summary_ja"]
+    assert all(leg["summary"] and leg["summary_ja"] for leg in body["legs"])
+    assert body["summary"] not in {leg["summary"] for leg in body["legs"]}
+
+    denied = post(partner_client, journey(onward=[{"destination": "CN"}]))
+    assert "leg 2, Japan → China, under the APPI: not allowed." in denied["summary"]
+    assert "Leg 2 decides: the journey may not go ahead" in denied["summary"]
+    assert "第2区間（日本→中国、個人情報保護法）は不可" in denied["summary_ja"]
+
+
+def test_the_journeys_remedies_name_the_onward_legs_fields(partner_client):
+    body = post(partner_client, journey(onward=[{"destination": "FR"}, {"destination": "US"}]))
+    assert body["decided_by_leg"] in (1, 2)
+    leg = body["legs"][body["decided_by_leg"]]
+    prefix = f"onward[{body['decided_by_leg'] - 1}]."
+    changes = [c["path"] for r in body["remedies"] for c in r["apply"]]
+    assert changes and all(p.startswith(prefix) or p.split(".")[0] not in ("recipient", "basis") for p in changes)
+    own = [c["path"] for r in leg["remedies"] for c in r["apply"]]
+    assert own and not any(p.startswith("onward[") for p in own)  # a leg's own answer keeps its own paths
