@@ -316,3 +316,24 @@ def test_the_journeys_remedies_name_the_onward_legs_fields(partner_client):
     assert changes and all(p.startswith(prefix) or p.split(".")[0] not in ("recipient", "basis") for p in changes)
     own = [c["path"] for r in leg["remedies"] for c in r["apply"]]
     assert own and not any(p.startswith("onward[") for p in own)  # a leg's own answer keeps its own paths
+
+
+def test_a_saved_journey_scenario_re_runs_leg_by_leg_and_exports_as_a_case(partner_client, partner_app):
+    from tests.conftest import sign_in
+    from tests.test_ui import csrf_token
+    from transfer_gate import scenario_library
+
+    body = post(partner_client, EU_JP_US)
+    officer = sign_in(partner_app.test_client(), "officer")
+    location = f"/decisions/{body['decision_id']}"
+    resp = officer.post("/scenarios", data={"csrf_token": csrf_token(officer, location), "decision_id": body["decision_id"],
+                                            "name": "EU to JP to US", "expected_outcome": "conditional"})
+    assert resp.status_code == 303
+    [saved] = partner_app.extensions["scenario_library"].all()
+    assert saved["request"]["onward"][0]["destination"] == "US"
+    assert [leg["regime"] for leg in saved["expect"]["legs"]] == ["GDPR", "APPI"]
+    [result] = scenario_library.rerun(partner_app.extensions["transfer_gate"], partner_app.extensions["scenario_library"])
+    assert result.passed, result.failures
+    case = scenario_library.as_case(saved)
+    assert case["request"]["onward"] == [{"destination": "US", "recipient": {
+        "name": "Acme Cloud Inc.", "relationship": "outsourcee", "safeguards": ["contract_measures"]}}]
