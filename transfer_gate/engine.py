@@ -135,13 +135,15 @@ def _context(request: TransferRequest, profile) -> dict:
             "profile_reviewed": "never",
         }
     missing = getattr(profile, "missing", ()) or ()
+    # A profile is as old as its least recently reviewed section.
+    oldest = getattr(profile, "oldest_review", profile.reviewed)
     return {
         "destination": profile.code,
         "destination_name": profile.name,
         "destination_name_ja": profile.name_ja,
         "profile_missing": ", ".join(_PROFILE_TOPICS.get(m, (m, m))[0] for m in missing) or "nothing",
         "profile_missing_ja": "、".join(_PROFILE_TOPICS.get(m, (m, m))[1] for m in missing) or "なし",
-        "profile_reviewed": profile.reviewed.isoformat() if profile.reviewed else "never",
+        "profile_reviewed": oldest.isoformat() if oldest else "never",
     }
 
 
@@ -170,6 +172,9 @@ def destination_details(profile) -> tuple[dict, ...]:
         entry = data.get(topic) or {}
         if entry.get("present"):
             add(topic, entry.get("summary"), entry.get("summary_ja"), entry.get("sources"))
+    # A section nobody researched is said to be "not assessed", never left out or shown as none.
+    for item in getattr(profile, "not_assessed", ()):
+        add(item["section"], item["text"], item["text_ja"], item["sources"])
     return tuple(out)
 
 

@@ -34,7 +34,7 @@ def test_an_officer_decides_medical_records_to_a_us_processor_and_reads_the_cite
 
     page.get_by_role("link", name="Full profile of United States").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("United States")
-    expect(page.get_by_text("Reviewed 2026-11-27 by transfer-gate legal data team")).to_be_visible()
+    expect(page.get_by_text("Reviewed 2026-12-02 by transfer-gate legal data team")).to_be_visible()
     assert page.problems == []
 
 
