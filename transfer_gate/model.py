@@ -77,6 +77,18 @@ class Basis:
 
 
 @dataclass(frozen=True)
+class Leg:
+    """An onward leg of a journey (contract §8.2): from the previous destination to this one."""
+
+    destination: str
+    recipient: Recipient = field(default_factory=Recipient)
+    basis: Basis = field(default_factory=Basis)
+
+    def to_dict(self) -> dict:
+        return {"destination": self.destination, "recipient": self.recipient.to_dict(), "basis": self.basis.to_dict()}
+
+
+@dataclass(frozen=True)
 class TransferRequest:
     """One validated request of contract §2; `as_of` is always resolved to a date."""
 
@@ -89,6 +101,7 @@ class TransferRequest:
     basis: Basis = field(default_factory=Basis)
     reference: str | None = None
     exporter_role: str = "controller"
+    onward: tuple[Leg, ...] = ()
 
     def to_dict(self) -> dict:
         """Return the canonical JSON form: every field, defaults filled in."""
@@ -100,6 +113,7 @@ class TransferRequest:
             "exporter_role": self.exporter_role,
             "recipient": self.recipient.to_dict(),
             "basis": self.basis.to_dict(),
+            "onward": [leg.to_dict() for leg in self.onward],
             "as_of": self.as_of.isoformat(),
             "reference": self.reference,
         }

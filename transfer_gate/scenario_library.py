@@ -165,6 +165,9 @@ def compact_request(body: dict) -> dict:
             kept = {k: v for k, v in value.items() if v is not None and v != implied.get(k)}
             if kept:
                 out[key] = kept
+        elif key == "onward":
+            if value:  # each leg compacted like the top level; no legs is the default
+                out[key] = [compact_request(leg) for leg in value]
         elif value is not None and value != top.get(key):
             out[key] = value
     return out

@@ -7,7 +7,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from .facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
 from .keys import ROLES
+from .journeys import MAX_ONWARD
 from .model import DEROGATIONS, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
+
+REGIMES = ("APPI", "GDPR", "UK_GDPR")  # contract §8.3
 
 # APPI's safeguards (PPC Rules 16) and the partner regimes' (contract §8.2), each once.
 REQUEST_SAFEGUARDS = tuple(dict.fromkeys(SAFEGUARDS + PARTNER_SAFEGUARDS))
@@ -63,6 +66,22 @@ class BasisSchema(Schema):
     occasional = Bool(load_default=False)
 
 
+def _destination_code(value) -> None:
+    if value != "unknown" and not _alpha2(value):
+        raise ValidationError('Not an ISO 3166-1 alpha-2 country code or "unknown".')
+
+
+class LegSchema(Schema):
+    """An onward leg (contract §8.2): exported from the previous leg's destination."""
+
+    class Meta:
+        unknown = RAISE
+
+    destination = fields.String(required=True, validate=_destination_code)
+    recipient = fields.Nested(RecipientSchema, load_default=lambda: RecipientSchema().load({}))
+    basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
+
+
 class TransferRequestSchema(Schema):
     """Contract §2; `categories` is the taxonomy's key set, checked per item."""
 
@@ -76,6 +95,7 @@ class TransferRequestSchema(Schema):
     exporter_role = fields.String(load_default="controller", validate=validate.OneOf(PARTY_ROLES))
     recipient = fields.Nested(RecipientSchema, load_default=lambda: RecipientSchema().load({}))
     basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
+    onward = fields.List(fields.Nested(LegSchema), load_default=list, validate=validate.Length(max=MAX_ONWARD))
     as_of = fields.Date(allow_none=True, load_default=None)
     reference = Text()
 
@@ -90,8 +110,7 @@ class TransferRequestSchema(Schema):
 
     @validates("destination")
     def _destination(self, value, **_):
-        if value != "unknown" and not _alpha2(value):
-            raise ValidationError('Not an ISO 3166-1 alpha-2 country code or "unknown".')
+        _destination_code(value)
 
     @validates("data_categories")
     def _categories_known(self, value, **_):
@@ -188,6 +207,9 @@ class DecisionFilterSchema(Schema):
     reference = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TEXT))
     caller = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TEXT))
     records = fields.String(load_default=None, validate=validate.OneOf(["required", "not_required"]))
+    # The regime of the top-level transfer (a journey's first leg): contract §8.3's names, or the
+    # ruleset's name as the log stores it (the regime's in lower case).
+    regime = fields.String(load_default=None, validate=validate.OneOf(REGIMES + tuple(r.lower() for r in REGIMES)))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     cursor = fields.Integer(load_default=None, validate=validate.Range(min=0))
     order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))

@@ -104,6 +104,7 @@ class DenyReasonSchema(Schema):
     text = Text()
     text_ja = Text()
     citations = Texts()
+    leg = fields.Integer(metadata={"description": "In a journey's combined answer: the leg the reason comes from."})
 
 
 class DecisionSchema(Schema):
@@ -126,6 +127,24 @@ class DecisionSchema(Schema):
     deny_reasons = fields.List(fields.Nested(DenyReasonSchema), required=True)
     evaluated_at = Text()
     as_of = fields.Date(required=True)
+    legs = fields.List(fields.Nested(lambda: LegDecisionSchema()), metadata={
+        "description": "Present for a journey (`onward` was sent): one full decision per leg, the top-level "
+                       "transfer first; the top-level outcome, route, conditions and citations are then the journey's."})
+    decided_by_leg = fields.Integer(metadata={"description": "For a journey: the index in `legs` of the leg that "
+                                                             "decides the outcome (the first most restrictive one)."})
+
+
+class LegDecisionSchema(DecisionSchema):
+    """One leg of a journey: where it goes, and its own decision under the regime of the country it leaves."""
+
+    class Meta:
+        exclude = ("decision_id", "evaluated_at", "as_of", "legs", "decided_by_leg")
+
+    leg = fields.Integer(required=True, metadata={"description": "0 for the top-level transfer, then each onward leg."})
+    origin = Text(metadata={"description": "The country the leg leaves: it selects the leg's regime."})
+    destination = Text()
+    data_origin = Nullable(fields.String, metadata={
+        "description": "EU or UK for a leg out of Japan after a leg out of the EEA or the UK (Supplementary Rules)."})
 
 
 class ProblemSchema(Schema):
