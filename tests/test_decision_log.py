@@ -1,5 +1,6 @@
 """The decision log on SQLite and PostgreSQL: entries, chain, append-only triggers, verify-log, masking."""
 
+import hashlib
 import json
 import threading
 import uuid
@@ -12,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from tests.test_api import EXAMPLE, with_
 from transfer_gate.cli import main
-from transfer_gate.decision_log import (GENESIS, DecisionLog, LogMask, _GroupCommit, entries, entry_for, entry_hash,
+from transfer_gate.decision_log import (GENESIS, DecisionLog, LogMask, _GroupCommit, canonical, entries, entry_for, entry_hash,
                                         retention_end)
 from transfer_gate.errors import ConfigError, LogUnavailable
 
@@ -491,3 +492,15 @@ def test_a_service_role_that_does_not_own_the_tables_can_append_but_cannot_tampe
             conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
             conn.exec_driver_sql(f'DROP ROLE "{role}"')
     assert len(rows(postgres_url)) == 1
+
+
+def test_a_request_id_is_hashed_when_present_and_older_entries_keep_their_hashes():
+    base = {c.name: f"v-{c.name}" for c in entries.columns if c.name != "hash"}
+    without = dict(base, request_id=None)
+    with_id = dict(base, request_id="req-1")
+    # An entry written before revision 0004 (no request_id) hashes as it always did...
+    legacy = {k: v for k, v in base.items() if k != "request_id"}
+    assert entry_hash(without) == hashlib.sha256(canonical(legacy).encode("utf-8")).hexdigest()
+    # ...and a request id, once recorded, is covered by the chain.
+    assert entry_hash(with_id) != entry_hash(without)
+    assert entry_hash(dict(with_id, request_id="req-2")) != entry_hash(with_id)

@@ -23,7 +23,7 @@ def test_a_fresh_store_is_migrated_to_the_schema_the_code_describes(store_app, s
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_heads() == ("0003_api_keys",)
+            assert context.get_current_heads() == ("0004_request_ids_and_sessions",)
             assert compare_metadata(context, [decision_log.metadata, scenario_library.metadata, keys.metadata]) == []
             head = conn.execute(sa.text("SELECT id, seq, hash FROM decision_log_head")).all()
             assert [tuple(r) for r in head] == [(1, 0, GENESIS)]

@@ -78,6 +78,7 @@ entries = sa.Table(
     sa.Column("masked", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.Text, nullable=True),  # revision 0004
 )
 head_table = sa.Table(
     "decision_log_head",
@@ -87,7 +88,9 @@ head_table = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
-HASHED = [c.name for c in entries.columns if c.name != "hash"]
+# Hashed when present: entries written before these columns existed keep their hashes.
+OPTIONAL_HASHED = ("request_id",)
+HASHED = [c.name for c in entries.columns if c.name != "hash" and c.name not in OPTIONAL_HASHED]
 FILTERS = ("outcome", "destination", "route", "reference", "caller")
 
 
@@ -98,7 +101,11 @@ def canonical(obj) -> str:
 
 def entry_hash(row) -> str:
     """Hash an entry's canonical content; `seq` and `prev_hash` are part of it, which makes the chain."""
-    return hashlib.sha256(canonical({k: row[k] for k in HASHED}).encode("utf-8")).hexdigest()
+    content = {k: row[k] for k in HASHED}
+    for k in OPTIONAL_HASHED:
+        if row.get(k) is not None:
+            content[k] = row[k]
+    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------- entries
@@ -188,7 +195,8 @@ class LogMask:
 NO_MASK = LogMask()
 
 
-def entry_for(request: dict, response: dict, caller: str, role: str | None, mask: LogMask = NO_MASK) -> dict:
+def entry_for(request: dict, response: dict, caller: str, role: str | None, mask: LogMask = NO_MASK,
+              request_id: str | None = None) -> dict:
     """Build the row for a decision (everything but seq, prev_hash and hash)."""
     logged_request, logged_response, masked = mask.apply(request, response)
     evaluated = datetime.strptime(response["evaluated_at"][:10], "%Y-%m-%d").date()
@@ -213,6 +221,7 @@ def entry_for(request: dict, response: dict, caller: str, role: str | None, mask
         "records_retention": retention,
         "retention_until": retention_end(evaluated, retention).isoformat() if retention else None,
         "masked": canonical(masked),
+        "request_id": request_id,
     }
 
 

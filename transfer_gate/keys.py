@@ -57,6 +57,18 @@ first_admin_key = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
 )
 
+# A browser sign-in (revision 0004): the signed cookie names a row here by a random session id,
+# stored only as its SHA-256, so ending the row on the server ends every copy of the cookie.
+browser_sessions = sa.Table(
+    "browser_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.String(32), nullable=False),
+    sa.Column("ended_at", sa.String(32), nullable=True),
+)
+
 
 class KeyStoreUnavailable(TransferGateError):
     """The key table could not be read or written; nobody can be authenticated (503)."""
