@@ -71,3 +71,36 @@ def test_the_same_request_from_japan_is_answered_as_v1(runtime):
     result = answer(runtime, request)
     assert (result["regime"], result["route"], result["outcome"]) == ("APPI", "equivalent_measures", "conditional")
     assert not any(c["ref"].startswith(("GDPR", "UK GDPR")) for c in result["citations"])
+
+
+def test_a_v1_request_builds_the_partner_facts_at_their_defaults(runtime):
+    from transfer_gate import service
+    from transfer_gate.facts import FACTS, base_facts
+
+    req = service.validate(runtime, {"origin": "JP", "destination": "US", "data_categories": ["personal_data"],
+                                     "recipient": {"relationship": "outsourcee"}, "as_of": "2026-11-27"})
+    facts = base_facts(req, runtime.profiles.get("US", req.as_of))
+    assert set(facts) == set(FACTS) - {"kind"}
+    assert {k: facts[k] for k in ("exporter_role", "recipient_role", "transfer_assessment", "derogation", "occasional",
+                                  "destination_eea", "eu_adequacy", "eu_adequacy_scope", "safeguard_scc")} == {
+        "exporter_role": "controller", "recipient_role": "processor", "transfer_assessment": "not_done",
+        "derogation": "none", "occasional": False, "destination_eea": False, "eu_adequacy": "scoped",
+        "eu_adequacy_scope": "dpf_certified", "safeguard_scc": False}
+    assert all(facts[k] in FACTS[k] for k in facts)
+
+
+def test_an_unknown_destination_has_no_adequacy_and_is_not_in_the_eea(runtime):
+    from transfer_gate import service
+    from transfer_gate.facts import base_facts
+
+    req = service.validate(runtime, {"origin": "DE", "destination": "unknown", "data_categories": ["personal_data"],
+                                     "as_of": "2026-11-27"})
+    facts = base_facts(req, None)
+    assert (facts["destination_eea"], facts["eu_adequacy"], facts["uk_adequacy"]) == (False, "none", "none")
+
+
+def test_the_country_endpoint_shows_both_adequacy_statuses(client):
+    body = client.get("/v1/countries/US?as_of=2026-11-27").get_json()
+    assert body["eu_adequacy"]["status"] == "scoped" and body["eu_adequacy"]["scope"] == "dpf_certified"
+    assert body["uk_adequacy"]["since"] == "2023-10-12"
+    assert client.get("/v1/countries/US?as_of=2023-07-09").get_json()["eu_adequacy"]["status"] == "none"
