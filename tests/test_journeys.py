@@ -81,8 +81,10 @@ def test_a_denied_leg_denies_the_journey_with_that_legs_remedies_and_reasons(par
     assert [leg["outcome"] for leg in body["legs"]] == ["allow", "deny"]
     assert body["outcome"] == "deny" and body["route"] == "none" and body["decided_by_leg"] == 1
     assert body["conditions"] == [] and body["records"]["required"] is False
-    assert body["remedies"] and body["remedies"] == body["legs"][1]["remedies"]
-    assert {r["leg"] for r in body["deny_reasons"]} <= {1}
+    assert body["remedies"] and [(r["id"], r["text"]) for r in body["remedies"]] == [
+        (r["id"], r["text"]) for r in body["legs"][1]["remedies"]]
+    assert body["deny_reasons"] and {r["leg"] for r in body["deny_reasons"]} == {1}
+    assert [r["text"] for r in body["deny_reasons"]] == [r["text"] for r in body["legs"][1]["deny_reasons"]]
 
 
 def test_among_denied_legs_the_first_decides(partner_client):
@@ -263,3 +265,75 @@ def test_the_log_can_be_filtered_by_the_regime_of_the_first_leg(partner_client, 
     assert found("regime=GDPR&outcome=deny") == set()
     resp = auditor.get("/v1/decisions?regime=EU")
     assert resp.status_code == 422 and list(resp.get_json()["errors"]) == ["regime"]
+
+
+def test_a_case_can_expect_each_legs_answer_and_a_wrong_one_fails(partner_client):
+    from transfer_gate import scenarios
+
+    body = post(partner_client, EU_JP_US)
+    right = {"decided_by_leg": 1, "legs": [{"regime": "GDPR", "route": "adequacy", "data_origin": None},
+                                           {"origin": "JP", "regime": "APPI", "data_origin": "EU",
+                                            "conditions": ["appi.28-3.periodic-check"]}]}
+    assert scenarios.check(right, body) == []
+    wrong = {"decided_by_leg": 0, "legs": [{"regime": "APPI"}, {"data_origin": "UK", "rules": ["appi.nothing"],
+                                                                 "legs": []}]}
+    problems = scenarios.check(wrong, body)
+    assert "decided_by_leg: expected 0, got 1" in problems
+    assert "legs[0]: regime: expected 'APPI', got 'GDPR'" in problems
+    assert "legs[1]: data_origin: expected 'UK', got 'EU'" in problems
+    assert "legs[1]: rule appi.nothing did not fire" in problems
+    assert "legs[1]: unknown expectation 'legs'" in problems
+    assert scenarios.check({"legs": [{}]}, body) == ["legs: expected 1, got 2"]
+    pinned = scenarios.expectation_from(body)
+    assert pinned["decided_by_leg"] == 1 and [leg["regime"] for leg in pinned["legs"]] == ["GDPR", "APPI"]
+    assert scenarios.check(pinned, body) == []
+
+
+def test_the_journey_summary_says_leg_by_leg_which_regime_decided_what_and_which_leg_decides(partner_client):
+    body = post(partner_client, EU_JP_US)
+    assert body["summary"].startswith("Leg by leg: leg 1, Germany → Japan, under the GDPR: allowed (Adequacy); "
+                                      "leg 2, Japan → United States, under the APPI: allowed on conditions (")
+    assert body["summary"].endswith("Leg 2 decides: the journey may go ahead provided every listed condition of "
+                                    "every leg is met.")
+    assert body["summary_ja"].startswith("区間ごとの結論：第1区間（ドイツ→日本、GDPR）は可（十分性）、"
+                                         "第2区間（日本→アメリカ合衆国、個人情報保護法）は条件付きで可（")
+    assert "第2区間が結論を決めます" in body["summary_ja"]
+    assert all(leg["summary"] and leg["summary_ja"] for leg in body["legs"])
+    assert body["summary"] not in {leg["summary"] for leg in body["legs"]}
+
+    denied = post(partner_client, journey(onward=[{"destination": "CN"}]))
+    assert "leg 2, Japan → China, under the APPI: not allowed." in denied["summary"]
+    assert "Leg 2 decides: the journey may not go ahead" in denied["summary"]
+    assert "第2区間（日本→中国、個人情報保護法）は不可" in denied["summary_ja"]
+
+
+def test_the_journeys_remedies_name_the_onward_legs_fields(partner_client):
+    body = post(partner_client, journey(onward=[{"destination": "FR"}, {"destination": "US"}]))
+    assert body["decided_by_leg"] in (1, 2)
+    leg = body["legs"][body["decided_by_leg"]]
+    prefix = f"onward[{body['decided_by_leg'] - 1}]."
+    changes = [c["path"] for r in body["remedies"] for c in r["apply"]]
+    assert changes and all(p.startswith(prefix) or p.split(".")[0] not in ("recipient", "basis") for p in changes)
+    own = [c["path"] for r in leg["remedies"] for c in r["apply"]]
+    assert own and not any(p.startswith("onward[") for p in own)  # a leg's own answer keeps its own paths
+
+
+def test_a_saved_journey_scenario_re_runs_leg_by_leg_and_exports_as_a_case(partner_client, partner_app):
+    from tests.conftest import sign_in
+    from tests.test_ui import csrf_token
+    from transfer_gate import scenario_library
+
+    body = post(partner_client, EU_JP_US)
+    officer = sign_in(partner_app.test_client(), "officer")
+    location = f"/decisions/{body['decision_id']}"
+    resp = officer.post("/scenarios", data={"csrf_token": csrf_token(officer, location), "decision_id": body["decision_id"],
+                                            "name": "EU to JP to US", "expected_outcome": "conditional"})
+    assert resp.status_code == 303
+    [saved] = partner_app.extensions["scenario_library"].all()
+    assert saved["request"]["onward"][0]["destination"] == "US"
+    assert [leg["regime"] for leg in saved["expect"]["legs"]] == ["GDPR", "APPI"]
+    [result] = scenario_library.rerun(partner_app.extensions["transfer_gate"], partner_app.extensions["scenario_library"])
+    assert result.passed, result.failures
+    case = scenario_library.as_case(saved)
+    assert case["request"]["onward"] == [{"destination": "US", "recipient": {
+        "name": "Acme Cloud Inc.", "relationship": "outsourcee", "safeguards": ["contract_measures"]}}]

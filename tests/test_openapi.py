@@ -5,6 +5,7 @@ import schemathesis
 from openapi_spec_validator import validate
 
 from tests.test_api import EXAMPLE
+from transfer_gate import service
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -75,7 +76,8 @@ def test_the_request_schema_carries_the_contract_and_the_loaded_vocabulary(docum
     assert sorted(request["required"]) == ["data_categories", "destination", "origin"]
     assert props["data_categories"]["items"]["enum"] == sorted(app.extensions["transfer_gate"].book.taxonomy.categories)
     assert props["data_categories"]["minItems"] == 1
-    assert props["origin"]["enum"] == sorted({"JP", "GB"} | set(app.extensions["transfer_gate"].book.rulesets["gdpr"].origins))
+    assert props["origin"]["enum"] == sorted(service.origins(app.extensions["transfer_gate"]))
+    assert {"JP", "DE", "NO", "GB"} <= set(props["origin"]["enum"])
     assert len(props["origin"]["enum"]) == 32  # APPI's JP, GDPR's 30 EEA states, UK GDPR's GB
     assert "US" in props["destination"]["enum"] and "unknown" in props["destination"]["enum"]
     assert props["reference"]["maxLength"] == 200
@@ -90,6 +92,10 @@ def test_real_answers_conform_to_the_document_and_a_drifted_one_would_not(app, c
     answer = client.post("/v1/decisions", json=EXAMPLE)
     decide.validate_response(answer)
     decide.validate_response(client.post("/v1/decisions", json=dict(EXAMPLE, destination="XX")))
+    denied = client.post("/v1/decisions", json={"origin": "JP", "destination": "unknown", "as_of": "2026-11-27",
+                                                 "data_categories": ["personal_data"]})
+    assert denied.get_json()["remedies"][0]["apply"] and denied.get_json()["deny_reasons"]
+    decide.validate_response(denied)
     decide.validate_response(client_for(None).post("/v1/decisions", json=EXAMPLE))
     decide.validate_response(client_for("auditor").post("/v1/decisions", json=EXAMPLE))
     schema["/v1/decisions/{decision_id}"]["GET"].validate_response(

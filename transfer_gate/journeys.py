@@ -16,6 +16,10 @@ and date. Combining, written down:
 4. `citations` are every leg's, deduplicated, in statutory order; `trace` is every leg's trace
    in leg order. `regime`, `ruleset` and `country_profile` stay the top-level transfer's (leg
    0): they identify what the caller asked about, and each leg carries its own.
+5. The journey's remedies name the journey's request fields: a change to an onward leg's
+   recipient or basis is a change to `onward[n]` (each leg's own answer keeps its own paths).
+6. `summary`: leg by leg, which regime decided what, then which leg decides and what that
+   means for the journey; each leg's own summary says why.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from .citations import statutory_order
-from .model import Decision, Records, TransferRequest
+from .model import Change, Decision, Records, Remedy, TransferRequest
 
 SEVERITY = {"allow": 0, "conditional": 1, "deny": 2}
 MAX_ONWARD = 10  # legs after the first; a journey longer than that is a data map, not a request
@@ -96,7 +100,21 @@ def deciding_leg(decisions) -> int:
     return next(i for i, d in enumerate(decisions) if SEVERITY[d.outcome] == worst)
 
 
-def combine(requests, decisions, citation) -> Journey:
+# How a person reads a regime's name, an outcome, a leg's direction (English, Japanese).
+REGIME_NAMES = {"APPI": ("the APPI", "個人情報保護法"), "GDPR": ("the GDPR", "GDPR"), "UK_GDPR": ("the UK GDPR", "英国GDPR")}
+OUTCOME_WORDS = {"allow": ("allowed", "可"), "conditional": ("allowed on conditions", "条件付きで可"),
+                 "deny": ("not allowed", "不可")}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the summary needs to name things as people do: `country(code)` and `route(ruleset, route)`, each (en, ja)."""
+
+    country: Callable[[str], tuple[str, str]]
+    route: Callable[[str, str], tuple[str, str]]
+
+
+def combine(requests, decisions, citation, labels: Labels | None = None) -> Journey:
     """Combine each leg's decision into the journey's; `citation(ref)` looks a ref up in the registry."""
     decisions = tuple(decisions)
     legs = tuple(LegDecision(i, r, d) for i, (r, d) in enumerate(zip(requests, decisions)))
@@ -107,7 +125,8 @@ def combine(requests, decisions, citation) -> Journey:
 
     conditions = () if denied else _unique(c for d in decisions for c in d.conditions)
     records = Records() if denied else _merge_records([d.records for d in decisions])
-    remedies = _unique(r for d in counted for r in d.remedies) if denied else ()
+    remedies = _unique(_for_journey(r, i) for i, d in enumerate(decisions) if d.outcome == "deny"
+                       for r in d.remedies) if denied else ()
     deny_reasons = tuple(dict(reason, leg=i) for i, d in enumerate(decisions) if d.outcome == "deny"
                          for reason in d.deny_reasons) if denied else ()
     refs = {c.ref for d in counted for c in d.citations}
@@ -128,7 +147,60 @@ def combine(requests, decisions, citation) -> Journey:
         data_kinds=decisive.data_kinds,
         deny_reasons=deny_reasons,
     )
+    if labels is not None:
+        text, text_ja = summary(legs, decisive_index, labels)
+        combined = replace(combined, summary=text, summary_ja=text_ja)
     return Journey(combined, legs, decisive_index)
+
+
+def summary(legs, decisive_index: int, labels: Labels) -> tuple[str, str]:
+    """Say leg by leg which regime decided what, and which leg decides the journey (English, Japanese)."""
+    parts, parts_ja = [], []
+    for leg in legs:
+        d, r = leg.decision, leg.request
+        (origin, origin_ja), (dest, dest_ja) = labels.country(r.origin), labels.country(r.destination)
+        regime, regime_ja = REGIME_NAMES.get(d.regime, (d.regime, d.regime))
+        word, word_ja = OUTCOME_WORDS[d.outcome]
+        how, how_ja = ("", "")
+        if d.outcome != "deny":
+            title, title_ja = labels.route(d.ruleset["name"], d.route)
+            how, how_ja = f" ({title})", f"（{title_ja}）"
+        parts.append(f"leg {leg.index + 1}, {origin} → {dest}, under {regime}: {word}{how}")
+        parts_ja.append(f"第{leg.index + 1}区間（{origin_ja}→{dest_ja}、{regime_ja}）は{word_ja}{how_ja}")
+    decisive = legs[decisive_index].decision
+    n = decisive_index + 1
+    if decisive.outcome == "deny":
+        reason = decisive.deny_reasons[0] if decisive.deny_reasons else {"text": "", "text_ja": ""}
+        verdict = f"Leg {n} decides: the journey may not go ahead. {reason['text']}".rstrip()
+        verdict_ja = f"第{n}区間が結論を決めます。この経路での移転はできません。{reason['text_ja']}"
+    elif decisive.outcome == "conditional":
+        verdict = (f"Leg {n} decides: the journey may go ahead provided every listed condition of every leg is met.")
+        verdict_ja = f"第{n}区間が結論を決めます。すべての区間の条件を満たす限り、この経路での移転は可能です。"
+    else:
+        verdict = "No leg sets a transfer-specific obligation: the journey may go ahead."
+        verdict_ja = "いずれの区間にも移転に固有の義務はなく、この経路での移転は可能です。"
+    return ("Leg by leg: " + "; ".join(parts) + ". " + verdict,
+            "区間ごとの結論：" + "、".join(parts_ja) + "。" + verdict_ja)
+
+
+def _onward_path(path: str, index: int) -> str:
+    """Name a leg's request field as a field of the journey's request."""
+    if index == 0:
+        return path
+    if path == "exporter_role":  # leg n's exporter is leg n−1's recipient
+        return "recipient.role" if index == 1 else f"onward[{index - 2}].recipient.role"
+    if path == "destination" or path.split(".")[0] in ("recipient", "basis"):
+        return f"onward[{index - 1}].{path}"
+    return path
+
+
+def _for_journey(remedy: Remedy, index: int) -> Remedy:
+    """Rewrite a leg's remedy so that its field paths name the journey's request."""
+    if index == 0:
+        return remedy
+    return replace(remedy,
+                   missing_fields=tuple(_onward_path(f, index) for f in remedy.missing_fields),
+                   apply=tuple(Change(_onward_path(c.path, index), c.op, c.value) for c in remedy.apply))
 
 
 def _unique(items) -> tuple:

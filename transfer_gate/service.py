@@ -155,7 +155,26 @@ def decide_journey(rt: Runtime, request: TransferRequest, book: RuleBook | None 
             raise RequestInvalid({f"onward[{i - 1}].destination" if i else "origin":
                                   [f"No regime is known for {leg.origin} ({supported(rt)})."]})
     decisions = [evaluate(rt, leg, book, profiles, matcher) for leg in legs]
-    return journeys.combine(legs, decisions, book.citations.get)
+    return journeys.combine(legs, decisions, book.citations.get, _labels(book, profiles or rt.profiles, request.as_of))
+
+
+def _labels(book: RuleBook, profiles, as_of: date) -> journeys.Labels:
+    """Name countries and routes as a journey's summary shows them."""
+
+    def country(code: str) -> tuple[str, str]:
+        if code == "unknown":
+            return "a country not yet identified", "未特定の国"
+        try:
+            profile = profiles.get(code, as_of)
+        except UnknownCountry:
+            return code, code
+        return profile.name, profile.name_ja
+
+    def route(ruleset: str, route_id: str) -> tuple[str, str]:
+        r = book.rulesets[ruleset].route(route_id)
+        return r.title, r.title_ja
+
+    return journeys.Labels(country, route)
 
 
 def answer(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
