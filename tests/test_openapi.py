@@ -78,6 +78,7 @@ def test_the_request_schema_carries_the_contract_and_the_loaded_vocabulary(docum
     assert props["data_categories"]["minItems"] == 1
     assert props["origin"]["enum"] == sorted(service.origins(app.extensions["transfer_gate"]))
     assert {"JP", "DE", "NO", "GB"} <= set(props["origin"]["enum"])
+    assert len(props["origin"]["enum"]) == 32  # APPI's JP, GDPR's 30 EEA states, UK GDPR's GB
     assert "US" in props["destination"]["enum"] and "unknown" in props["destination"]["enum"]
     assert props["reference"]["maxLength"] == 200
     recipient = document["components"]["schemas"]["Recipient"]

@@ -183,6 +183,16 @@ class ValidationProblemSchema(ProblemSchema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
 
 
+class AdequacySchema(Schema):
+    """The destination's adequacy under a partner regime (GDPR 45; UK GDPR 45 / 45A) on `as_of`."""
+
+    status = Text(validate=validate.OneOf(("none", "full", "scoped")))
+    scope = Nullable(fields.String)
+    instrument = Nullable(fields.String)
+    since = Nullable(fields.String)
+    until = Nullable(fields.String)
+
+
 class CountryProfileSchema(Schema):
     """A country profile as in force on `as_of` (the format is country_profiles/README.md)."""
 
@@ -216,10 +226,8 @@ class CountryProfileSchema(Schema):
     system_summary = Nullable(fields.String)
     system_summary_ja = Nullable(fields.String)
     sources = fields.List(fields.Dict(), required=True)
-    eu_adequacy = fields.Dict(required=True, metadata={
-        "description": "EU adequacy in force on as_of: status, scope, instrument, since, until."})
-    uk_adequacy = fields.Dict(required=True, metadata={
-        "description": "UK adequacy regulations in force on as_of: status, scope, instrument, since, until."})
+    eu_adequacy = fields.Nested(AdequacySchema, required=True)
+    uk_adequacy = fields.Nested(AdequacySchema, required=True)
 
 
 class RulesetSchema(Schema):
