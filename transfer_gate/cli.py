@@ -111,18 +111,42 @@ def serve(bind, workers, threads):
     # schema once) before forking; the workers must not inherit the store's connections.
     _app(serving=True).extensions["transfer_gate"].log.close()
 
+    from .deployment import gunicorn_settings
+
     class Server(BaseApplication):
         def load_config(self):
-            self.cfg.set("bind", bind)
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
-            self.cfg.set("accesslog", "-")
+            # Meant to run behind nginx (deploy/nginx.conf), which reads each request whole
+            # before passing it on: see deployment.py and the README's "Deploying".
+            for name, value in gunicorn_settings(bind, workers, threads).items():
+                self.cfg.set(name, value)
 
         def load(self):
             return _app(serving=True)
 
     Server().run()
+
+
+@main.command("proxy-config")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="Address nginx listens on.")
+@click.option("--upstream", default="127.0.0.1:8000", show_default=True, help="Address of `transfer-gate serve`.")
+@click.option("--prefix", required=True, type=click.Path(file_okay=False),
+              help="nginx's own directory: pid file, logs and temporary files.")
+@click.option("--user", default="www-data", show_default=True, help="User nginx's workers run as.")
+@click.option("--client-timeout", default="10s", show_default=True,
+              help="How long a client may pause while sending headers or body before it gets 408.")
+@click.option("--max-body-size", default=1024 * 1024, show_default=True, type=click.IntRange(1),
+              help="Largest request body in bytes: the same as TRANSFER_GATE_MAX_CONTENT_LENGTH.")
+@click.option("--worker-processes", default="auto", show_default=True, help="nginx worker processes.")
+def proxy_config(listen, upstream, prefix, user, client_timeout, max_body_size, worker_processes):
+    """Print the nginx configuration (deploy/nginx.conf) for running nginx in front of `serve`."""
+    from .deployment import nginx_config
+
+    try:
+        text = nginx_config(listen=listen, upstream=upstream, prefix=prefix, user=user, client_timeout=client_timeout,
+                            max_body_size=max_body_size, worker_processes=worker_processes)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(text, nl=False)
 
 
 @main.group()
