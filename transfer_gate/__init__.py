@@ -13,7 +13,7 @@ def create_app(test_config=None) -> Flask:
     from .decision_log import DecisionLog, LogMask
     from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import access, account, api, audit, key_admin, openapi, problems, translations, ui
+    from .web import access, account, api, audit, key_admin, metrics, openapi, problems, translations, ui
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
@@ -25,6 +25,7 @@ def create_app(test_config=None) -> Flask:
     app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
     app.extensions["scenario_library"] = ScenarioLibrary(log.engine)
     problems.init_app(app)
+    metrics.init_app(app)  # before access: its hooks time authentication too
     access.init_app(app)
     translations.init_app(app)
     # Browser forms carry a CSRF token; the JSON API and key management authenticate each call

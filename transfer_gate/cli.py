@@ -103,10 +103,35 @@ def decide(dry_run, file):
               help="gunicorn worker processes; each compiles its own rules engine.")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Threads per worker (gthread above 1): concurrent requests of a worker share one log commit.")
-def serve(bind, workers, threads):
+@click.option("--metrics-dir", type=click.Path(file_okay=False), envvar="PROMETHEUS_MULTIPROC_DIR",
+              help="Where the workers keep their metrics, emptied at start [default: a private temporary directory].")
+def serve(bind, workers, threads, metrics_dir):
     """Run the service under gunicorn on the configured store (SQLite by default)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from gunicorn.app.base import BaseApplication
 
+    # Every worker is a process: prometheus_client's multiprocess mode adds their values up. It
+    # reads this variable when first imported, so it is set before anything imports it.
+    made = None
+    if metrics_dir is None:
+        metrics_dir = made = tempfile.mkdtemp(prefix="transfer-gate-metrics-")
+    else:
+        Path(metrics_dir).mkdir(parents=True, exist_ok=True)
+        for stale in Path(metrics_dir).glob("*.db"):  # a previous run's values are not this run's
+            stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    master = os.getpid()
+    try:
+        _serve(BaseApplication, bind, workers, threads)
+    finally:
+        if made and os.getpid() == master:  # workers leave through here too
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _serve(BaseApplication, bind, workers, threads):
     # Fail fast on bad configuration, data files or an unreachable store (and migrate the
     # schema once) before forking; the workers must not inherit the store's connections.
     _app(serving=True).extensions["transfer_gate"].log.close()

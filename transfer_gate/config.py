@@ -35,6 +35,7 @@ DEFAULTS = {
     "LOG_MASK_MODE": "hash",  # hash (HMAC-SHA256 keyed with SECRET_KEY) or redact
     "CANDIDATE_RULESETS_DIR": None,  # rules the auditors' replay page can compare against
     "CANDIDATE_PROFILES_DIR": None,  # country profiles the replay page can compare against
+    "METRICS_ADDRESSES": "127.0.0.1,::1",  # client addresses /metrics answers (comma-separated)
 }
 MIN_SECRET_KEY_LENGTH = 32
 

@@ -32,13 +32,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import threading
+import time
 from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -325,6 +327,8 @@ class DecisionLog:
         if self.dialect == "sqlite":
             self._sqlite_transactions()
         self._group = _GroupCommit(self._write)
+        # Told the entries and seconds of each commit that succeeded (the metrics).
+        self.on_commit: Callable[[int, float], None] | None = None
 
     @staticmethod
     def _engine_options(url, timeout):
@@ -405,6 +409,7 @@ class DecisionLog:
             self._group.submit(list(rows))
 
     def _write(self, rows: list[dict]) -> None:
+        started = time.perf_counter()
         try:
             with self._write_connection() as conn, conn.begin():
                 seq, prev = self._lock_head(conn)
@@ -420,6 +425,11 @@ class DecisionLog:
                 conn.execute(head_table.update().where(head_table.c.id == 1).values(seq=seq, hash=prev))
         except Exception as exc:
             raise LogUnavailable(f"the decision log could not be written: {exc.__class__.__name__}: {exc}") from exc
+        if self.on_commit is not None:
+            try:
+                self.on_commit(len(rows), time.perf_counter() - started)
+            except Exception:  # the entries are committed: a failing observer must not fail their callers
+                logging.getLogger(__name__).exception("the commit observer failed")
 
     def writable(self) -> bool:
         """Tell whether the store grants the chain's write lock now (readiness)."""

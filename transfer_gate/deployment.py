@@ -40,7 +40,15 @@ def gunicorn_settings(bind: str, workers: int, threads: int) -> dict:
         "limit_request_field_size": 8190,
         "accesslog": "-",
         "errorlog": "-",
+        "child_exit": worker_exited,
     }
+
+
+def worker_exited(server, worker) -> None:
+    """gunicorn's child_exit hook: drop a dead worker's live-only metric values (its counts stay)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 _PLACEHOLDER = re.compile(r"\{\{ *([a-z_]+) *\}\}")

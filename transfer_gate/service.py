@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from time import perf_counter
 from typing import Callable, Iterator, Mapping
 
 from marshmallow import ValidationError
@@ -25,6 +26,16 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class Observer:
+    """What the service reports as it decides (the metrics implement it); this one ignores it all."""
+
+    def engine(self, seconds: float) -> None:
+        """One engine step took `seconds`."""
+
+    def decided(self, response: dict) -> None:
+        """A decision was logged and is being returned."""
+
+
 @dataclass
 class Runtime:
     """What a decision needs, built once per worker by create_app (or by a CLI command)."""
@@ -34,6 +45,7 @@ class Runtime:
     matcher: Matcher
     log: DecisionLog | None
     clock: Callable[[], datetime] = field(default=_utc_now)
+    observer: Observer = field(default_factory=Observer)
 
     @classmethod
     def build(cls, rulesets_dir, profiles_dir, log: DecisionLog | None, clock=None) -> "Runtime":
@@ -98,7 +110,9 @@ def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None
 
 
 def _respond(rt: Runtime, request: TransferRequest) -> dict:
+    started = perf_counter()  # timed here: the engine itself knows no clocks
     decision = evaluate(rt, request)
+    rt.observer.engine(perf_counter() - started)
     body = {"decision_id": str(ULID())}
     body.update(decision.to_dict())
     body["evaluated_at"] = rt.clock().strftime(TIMESTAMP)
@@ -112,6 +126,7 @@ def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_ru
     response = _respond(rt, request)
     if not dry_run:
         rt.log.append([entry_for(request.to_dict(), response, caller, role, rt.log.mask)])
+        rt.observer.decided(response)
     return response
 
 
@@ -134,6 +149,9 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
         out.append(response)
     if rows and not dry_run:
         rt.log.append(rows)
+        for answer in out:
+            if "decision_id" in answer:
+                rt.observer.decided(answer)
     return out
 
 
