@@ -146,3 +146,31 @@ def test_the_proxy_config_refuses_values_that_are_not_one_nginx_token(tmp_path):
     text = nginx_config(listen="127.0.0.1:8080", upstream="127.0.0.1:8000", prefix=tmp_path, max_body_size=2048)
     assert "{{" not in text and "client_max_body_size 2048;" in text and "larger than 2 KiB" in text
     assert "proxy_request_buffering on;" in text
+
+
+def test_one_request_id_runs_through_nginx_the_access_logs_and_the_decision_log(stack):
+    serve, nginx = stack
+    status, headers, body = fetch(nginx.url + "/v1/decisions", method="POST", body=with_(),
+                                  headers={**bearer("app"), "X-Request-ID": "order-4711"})
+    assert status == 200 and headers["X-Request-ID"] == "order-4711"
+    decision_id = json.loads(body)["decision_id"]
+    # Without an id from the client, nginx's own is the one the application uses and stores.
+    status, headers, body = fetch(nginx.url + "/v1/decisions", method="POST", body=with_(), headers=bearer("app"))
+    generated = headers["X-Request-ID"]
+    assert status == 200 and len(generated) == 32
+    for rid, did in [("order-4711", decision_id), (generated, json.loads(body)["decision_id"])]:
+        logged = json.loads(fetch(nginx.url + f"/v1/decisions/{did}", headers=bearer("auditor"))[2])
+        assert logged["request_id"] == rid
+        deadline = time.monotonic() + 10  # gunicorn writes its access line after the answer
+        while not [a for a in serve.lines("stdout") if a.get("request_id") == rid] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [access] = [a for a in serve.lines("stdout") if a.get("request_id") == rid]
+        assert (access["method"], access["path"], access["status"], access["caller"]) == \
+            ("POST", "/v1/decisions", 200, "env-app-1")
+        assert access["level"] == "info" and access["logger"] == "gunicorn.access"
+        assert isinstance(access["duration"], float) and access["remote_addr"] == "127.0.0.1"
+        proxied = [json.loads(line) for line in (nginx.dir / "access.log").read_text().splitlines()]
+        assert [p["status"] for p in proxied if p["request_id"] == rid and p["method"] == "POST"] == [200]
+    # gunicorn's own lines are JSON too.
+    errors = serve.lines("stderr")
+    assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in errors)

@@ -13,10 +13,11 @@ def create_app(test_config=None) -> Flask:
     from .decision_log import DecisionLog, LogMask
     from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import access, account, api, audit, key_admin, metrics, openapi, problems, translations, ui
+    from .web import access, account, api, audit, key_admin, metrics, openapi, problems, tracing, translations, ui
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
+    tracing.init_app(app)  # first: JSON log lines from here on, and the request id before any other hook
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False  # Japanese texts stay readable
     mask = LogMask.from_config(app.config["LOG_MASK"], app.config["LOG_MASK_MODE"], app.config.get("SECRET_KEY"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from contextlib import contextmanager
 
 import click
@@ -74,6 +75,7 @@ def decide(dry_run, file):
     from .web.problems import problem_body, problem_for
 
     invalid = False
+    run_id = f"cli-{uuid.uuid4().hex}"  # one id for every decision of this run, like an HTTP request's
     with _opened_app() as app, app.app_context():
         rt = app.extensions["transfer_gate"]
         lines = list(_requests(file.read()))
@@ -83,7 +85,8 @@ def decide(dry_run, file):
             chunk = lines[start:start + CLI_CHUNK]
             try:
                 decided = iter(service.decide_batch(rt, [p for _n, p, err in chunk if err is None], caller="cli",
-                                                    role="cli", problem=problem_for, dry_run=dry_run))
+                                                    role="cli", problem=problem_for, dry_run=dry_run,
+                                                    request_id=run_id))
             except TransferGateError as exc:  # the log or the engine failed: nothing of this chunk is returned
                 click.echo(json.dumps(problem_for(exc), ensure_ascii=False), err=True)
                 sys.exit(1)

@@ -40,6 +40,7 @@ def gunicorn_settings(bind: str, workers: int, threads: int) -> dict:
         "limit_request_field_size": 8190,
         "accesslog": "-",
         "errorlog": "-",
+        "logger_class": "transfer_gate.logs.GunicornLogger",  # JSON lines, access log included
         "child_exit": worker_exited,
     }
 

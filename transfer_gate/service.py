@@ -120,18 +120,23 @@ def _respond(rt: Runtime, request: TransferRequest) -> dict:
     return body
 
 
-def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False) -> dict:
-    """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable)."""
+def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False,
+           request_id: str | None = None) -> dict:
+    """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable).
+
+    `request_id` (the HTTP request's, or the CLI run's) is stored with the log entry.
+    """
     request = validate(rt, payload)
     response = _respond(rt, request)
     if not dry_run:
-        rt.log.append([entry_for(request.to_dict(), response, caller, role, rt.log.mask)])
+        rt.log.append([entry_for(request.to_dict(), response, caller, role, rt.log.mask, request_id=request_id)])
         rt.observer.decided(response)
     return response
 
 
 def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None = None,
-                 problem: Callable[[TransferGateError], dict], dry_run: bool = False) -> list[dict]:
+                 problem: Callable[[TransferGateError], dict], dry_run: bool = False,
+                 request_id: str | None = None) -> list[dict]:
     """Decide each request in order; a bad item gets its problem document in place.
 
     All decisions of a batch are logged in one transaction: either every one is logged and
@@ -145,7 +150,7 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
         except (RequestInvalid, UnknownCountry) as exc:
             out.append(problem(exc))
             continue
-        rows.append(entry_for(request.to_dict(), response, caller, role, rt.log.mask))
+        rows.append(entry_for(request.to_dict(), response, caller, role, rt.log.mask, request_id=request_id))
         out.append(response)
     if rows and not dry_run:
         rt.log.append(rows)
