@@ -5,8 +5,12 @@ from __future__ import annotations
 from flask import Flask
 
 
-def create_app(test_config=None) -> Flask:
-    """Create and configure an instance of the application: the one place that wires things together."""
+def create_app(test_config=None, loaded=None) -> Flask:
+    """Create and configure an instance of the application: the one place that wires things together.
+
+    `loaded` (a service.Loaded): rules and profiles already loaded and checked, which `serve`
+    hands to each worker so that a reload never depends on files read by the worker itself.
+    """
     from flask_wtf.csrf import CSRFProtect
 
     from . import config
@@ -23,7 +27,11 @@ def create_app(test_config=None) -> Flask:
     mask = LogMask.from_config(app.config["LOG_MASK"], app.config["LOG_MASK_MODE"], app.config.get("SECRET_KEY"))
     log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]), mask=mask)
     log.migrate()  # the schema comes from the Alembic revisions in migrations/
-    app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
+    if loaded is None:
+        app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
+    else:
+        app.extensions["transfer_gate"] = loaded.runtime(log)
+    app.extensions["transfer_gate.reload"] = loaded.reload if loaded is not None else None
     app.extensions["scenario_library"] = ScenarioLibrary(log.engine)
     problems.init_app(app)
     metrics.init_app(app)  # before access: its hooks time authentication too

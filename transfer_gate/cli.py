@@ -135,21 +135,53 @@ def serve(bind, workers, threads, metrics_dir):
 
 
 def _serve(BaseApplication, bind, workers, threads):
+    import logging
+    from datetime import datetime, timezone
+
+    from . import create_app
+    from .deployment import gunicorn_settings
+    from .service import Loaded
+    from .web.metrics import metrics
+
     # Fail fast on bad configuration, data files or an unreachable store (and migrate the
     # schema once) before forking; the workers must not inherit the store's connections.
-    _app(serving=True).extensions["transfer_gate"].log.close()
-
-    from .deployment import gunicorn_settings
+    first = _app(serving=True)
+    first.extensions["transfer_gate"].log.close()
+    rt = first.extensions["transfer_gate"]
+    directories = (first.config["RULESETS_DIR"], first.config["PROFILES_DIR"])
 
     class Server(BaseApplication):
+        loaded = Loaded(rt.book, rt.profiles)
+
         def load_config(self):
             # Meant to run behind nginx (deploy/nginx.conf), which reads each request whole
             # before passing it on: see deployment.py and the README's "Deploying".
             for name, value in gunicorn_settings(bind, workers, threads).items():
                 self.cfg.set(name, value)
 
+        def reload(self):
+            """SIGHUP, in the master: load and check the data files, then gunicorn replaces the workers.
+
+            The new workers start from what the master loaded (never from the files again), and the
+            old ones finish their requests first. A bad file keeps the previous rules and profiles:
+            the new workers get those, and report the failed reload in /readyz and /metrics.
+            """
+            at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+            try:
+                self.loaded = Loaded.load(*directories, reload={"status": "reloaded", "at": at})
+            except Exception as exc:  # whatever it is, the master and its workers keep serving the old set
+                self.loaded = Loaded(self.loaded.book, self.loaded.profiles, {"status": "failed", "at": at})
+                logging.getLogger("gunicorn.error").error("reload failed, the previous rules and profiles stay "
+                                                          "loaded: %s: %s", exc.__class__.__name__, exc)
+                metrics(first).reloads.labels("failed").inc()
+            else:
+                logging.getLogger("gunicorn.error").info("reloaded rules %s and profiles %s", ", ".join(
+                    f"{n} {r.digest}" for n, r in self.loaded.book.rulesets.items()), self.loaded.profiles.digest)
+                metrics(first).reloads.labels("reloaded").inc()
+            super().reload()
+
         def load(self):
-            return _app(serving=True)
+            return create_app(None, loaded=self.loaded)
 
     Server().run()
 

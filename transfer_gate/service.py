@@ -64,6 +64,29 @@ class Runtime:
         return schema
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """Rules and profiles loaded and checked once (by `serve`'s master process) and handed to the workers it starts.
+
+    `reload` says how the last reload (SIGHUP) went: None before any, else a dict with
+    `status` ("reloaded" or "failed": the previous rules and profiles stayed loaded) and `at`.
+    """
+
+    book: RuleBook
+    profiles: object  # profiles.ProfileStore
+    reload: dict | None = None
+
+    @classmethod
+    def load(cls, rulesets_dir, profiles_dir, reload: dict | None = None) -> "Loaded":
+        """Load and check rules and profiles (compiling the rules too); raise on any invalid data file."""
+        rt = Runtime.build(rulesets_dir, profiles_dir, log=None)
+        return cls(rt.book, rt.profiles, reload)
+
+    def runtime(self, log: DecisionLog) -> Runtime:
+        """A worker's runtime over these rules and profiles, with its own compiled matcher."""
+        return Runtime(self.book, self.profiles, compile_matcher(self.book), log)
+
+
 def compile_matcher(book: RuleBook) -> Matcher:
     """Compile every ruleset of a rule book into one durable-rules matcher."""
     return Matcher({name: [(r.id, r.condition) for r in rs.rules] for name, rs in book.rulesets.items()})

@@ -281,5 +281,6 @@ def readyz():
         return respond(problem_body(503, "Not ready", "No ruleset is loaded.", "not-ready"))
     if not rt.log.writable():
         return respond(problem_body(503, "Not ready", "The decision log is not writable.", "not-ready"))
+    reload = current_app.extensions.get("transfer_gate.reload")  # the last SIGHUP's outcome, if any (serve)
     return jsonify({"status": "ready", "rulesets": {n: rs.digest for n, rs in rt.book.rulesets.items()},
-                    "profiles": rt.profiles.digest})
+                    "profiles": rt.profiles.digest, **({"reload": reload} if reload else {})})
