@@ -55,6 +55,7 @@ def answer_of(s: socket.socket, seconds: float) -> bytes:
 @pytest.mark.parametrize("count", [4, 40])
 def test_slow_clients_leave_healthz_and_decisions_answering(stack, count):
     serve, nginx = stack
+    timed_out = len(timeouts(nginx))
     clients = slow_clients(nginx.port, count)
     try:
         # The slow clients keep trickling while healthz and decisions are asked for, each within
@@ -69,8 +70,8 @@ def test_slow_clients_leave_healthz_and_decisions_answering(stack, count):
                                            headers=bearer("app"), timeout=10)
             assert status == 200 and json.loads(body)["outcome"]
             time.sleep(0.3)
-        # Then they stall: nginx answers 408 after the client timeout (or closes the connection);
-        # none of them ever reached a worker.
+        # Then they stall: after the client timeout nginx ends each one (it logs 408 and closes
+        # the connection; an nginx that sends its 408 answer sends the problem document).
         answers = [answer_of(s, 30) for s in clients]
     finally:
         for s in clients:
@@ -79,7 +80,15 @@ def test_slow_clients_leave_healthz_and_decisions_answering(stack, count):
         assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer[:200]
         if answer:
             assert b"application/problem+json" in answer and b'"status":408' in answer
+    assert len(timeouts(nginx)) - timed_out == count
+    assert not [line for line in serve.lines("stdout") if line.get("path") == "/signin"]  # no worker saw one
     assert fetch(nginx.url + "/healthz", timeout=1.0)[0] == 200
+
+
+def timeouts(nginx) -> list[dict]:
+    """nginx's access-log lines of requests it ended with 408."""
+    lines = [json.loads(line) for line in (nginx.dir / "access.log").read_text().splitlines()]
+    return [line for line in lines if line["status"] == 408]
 
 
 def raw(port: int, request: bytes) -> tuple[int, dict, bytes]:
