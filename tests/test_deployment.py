@@ -7,10 +7,12 @@ import socket
 import time
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import bearer
 from tests.servers import Nginx, Serve, fetch, free_port
 from tests.test_api import with_
+from transfer_gate.cli import main
 from transfer_gate.deployment import LIMIT_REQUEST_FIELDS, nginx_config
 from transfer_gate.web.access import SECURITY_HEADERS
 
@@ -183,3 +185,8 @@ def test_one_request_id_runs_through_nginx_the_access_logs_and_the_decision_log(
     # gunicorn's own lines are JSON too.
     errors = serve.lines("stderr")
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in errors)
+
+
+def test_proxy_config_refuses_a_bad_value_on_the_command_line(tmp_path):
+    result = CliRunner().invoke(main, ["proxy-config", "--prefix", str(tmp_path), "--listen", "0.0.0.0:80 default"])
+    assert result.exit_code == 2 and "listen" in result.output

@@ -32,10 +32,11 @@ def test_an_unsafe_or_long_id_is_replaced(client, given):
     assert echoed != given and re.fullmatch(r"[0-9a-f]{32}", echoed)
 
 
-def test_the_id_is_stored_with_the_decision_and_chained(app, client, client_for):
+def test_the_id_is_stored_with_the_decision_and_chained(store_app):
+    app, client = store_app, store_app.test_client()  # presents the app key, and the auditor's to read
     answer = client.post("/v1/decisions", json=with_(), headers={"X-Request-ID": "order-77"})
     assert answer.headers["X-Request-ID"] == "order-77"
-    logged = client_for("auditor").get(f"/v1/decisions/{answer.get_json()['decision_id']}").get_json()
+    logged = client.get(f"/v1/decisions/{answer.get_json()['decision_id']}").get_json()
     assert logged["request_id"] == "order-77"
     batch = client.post("/v1/decisions/batch", json={"requests": [with_(), with_(destination="DE")]},
                         headers={"X-Request-ID": "batch-8"}).get_json()
