@@ -7,6 +7,7 @@ import logging
 import re
 
 import pytest
+from flask.logging import default_handler
 
 from tests.test_api import with_
 from tests.test_cli import db, log_entries, run  # noqa: F401 (db is a fixture)
@@ -62,8 +63,9 @@ def test_log_lines_are_json_with_the_request_s_fields(app, client, capsys, monke
     monkeypatch.setattr(app.extensions["transfer_gate"].log, "append", unavailable)
     capsys.readouterr()
     assert client.post("/v1/decisions", json=with_(), headers={"X-Request-ID": "trace-503"}).status_code == 503
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
-    [line] = [line for line in lines if line["level"] == "error"]
+    written = capsys.readouterr().err.splitlines()
+    assert written and all(line.startswith("{") for line in written)  # JSON only: no plain-text copy
+    [line] = [json.loads(line) for line in written if json.loads(line)["level"] == "error"]
     assert line["request_id"] == "trace-503"
     assert (line["method"], line["path"], line["caller"]) == ("POST", "/v1/decisions", "env-app-1")
     assert "LogUnavailable" in line["message"] and line["logger"] == "transfer_gate"
@@ -89,3 +91,13 @@ def test_a_cli_run_stores_one_id_for_all_its_decisions(db):
     assert run(["decide"], lines).exit_code == 0
     ids = {e["request_id"] for e in log_entries(db)}
     assert len(ids) == 1 and re.fullmatch(r"cli-[0-9a-f]{32}", ids.pop())
+
+
+def test_the_app_logs_through_one_json_handler_only(make_app, tmp_path, monkeypatch):
+    # As under gunicorn, nothing above the app's logger handles records (pytest's own capture
+    # would otherwise keep Flask from adding its plain-text handler at all).
+    monkeypatch.setattr(logging.root, "handlers", [])
+    app = make_app(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    handlers = app.logger.handlers
+    assert default_handler not in handlers
+    assert [type(h.formatter) for h in handlers] == [JsonFormatter]

@@ -13,6 +13,7 @@ import re
 import uuid
 
 from flask import Flask, g, has_request_context, request
+from flask.logging import default_handler
 
 from .. import logs
 
@@ -53,6 +54,9 @@ def request_fields() -> dict:
 
 def init_app(app: Flask) -> None:
     """Log JSON lines and give every request an id (before any other hook)."""
+    # Flask adds its plain-text handler when nothing above the app's logger handles records
+    # (as under gunicorn): it would repeat every JSON line as text.
+    app.logger.removeHandler(default_handler)
     logs.install(app.logger, request_fields)
     app.before_request(assign)
     app.after_request(echo)
