@@ -55,7 +55,8 @@ class Serve:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, TRANSFER_GATE_DATABASE_URL=f"sqlite:///{self.dir / 'log.sqlite3'}",
-                        TRANSFER_GATE_API_KEYS=API_KEYS, TRANSFER_GATE_SECRET_KEY=SECRET_KEY, **(env or {}))
+                        TRANSFER_GATE_API_KEYS=API_KEYS, TRANSFER_GATE_SECRET_KEY=SECRET_KEY)
+        self.env.update(env or {})
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.args = ["serve", "--bind", f"127.0.0.1:{self.port}", *args]
         self.stdout_path, self.stderr_path = self.dir / "serve.out", self.dir / "serve.err"

@@ -139,7 +139,7 @@ def _serve(BaseApplication, bind, workers, threads):
     from datetime import datetime, timezone
 
     from . import create_app
-    from .deployment import gunicorn_settings
+    from .deployment import NEWER_SETTINGS, gunicorn_settings
     from .service import Loaded
     from .web.metrics import metrics
 
@@ -157,7 +157,8 @@ def _serve(BaseApplication, bind, workers, threads):
             # Meant to run behind nginx (deploy/nginx.conf), which reads each request whole
             # before passing it on: see deployment.py and the README's "Deploying".
             for name, value in gunicorn_settings(bind, workers, threads).items():
-                self.cfg.set(name, value)
+                if name in self.cfg.settings or name not in NEWER_SETTINGS:
+                    self.cfg.set(name, value)
 
         def reload(self):
             """SIGHUP, in the master: load and check the data files, then gunicorn replaces the workers.

@@ -42,7 +42,14 @@ def gunicorn_settings(bind: str, workers: int, threads: int) -> dict:
         "errorlog": "-",
         "logger_class": "transfer_gate.logs.GunicornLogger",  # JSON lines, access log included
         "child_exit": worker_exited,
+        # gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl),
+        # which two instances on one machine would take from each other. SIGHUP does the reload.
+        "control_socket_disable": True,
     }
+
+
+# Settings that older gunicorn releases (before 25.1) do not have, and do not need.
+NEWER_SETTINGS = frozenset({"control_socket_disable"})
 
 
 def worker_exited(server, worker) -> None:
