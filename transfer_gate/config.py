@@ -38,6 +38,9 @@ DEFAULTS = {
     "METRICS_ADDRESSES": "127.0.0.1,::1",  # client addresses /metrics answers (comma-separated)
 }
 MIN_SECRET_KEY_LENGTH = 32
+# gunicorn kills a worker silent for this long (its default `timeout`, which `serve` keeps):
+# a request deadline must end well before it.
+WORKER_TIMEOUT = 30
 
 
 def init_app(app, test_config=None) -> None:

@@ -326,7 +326,7 @@ class DecisionLog:
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
             self._sqlite_transactions()
-        self._group = _GroupCommit(self._write)
+        self._group = _GroupCommit(self._observed_write)
         # Told the entries and seconds of each commit that succeeded (the metrics).
         self.on_commit: Callable[[int, float], None] | None = None
 
@@ -401,6 +401,16 @@ class DecisionLog:
         """Release every pooled connection (before a fork, or at the end of a test)."""
         self.engine.dispose()
 
+    def _observed_write(self, rows: list[dict], *args) -> None:
+        """Write one group commit, then tell `on_commit` its entries and seconds."""
+        started = time.perf_counter()
+        self._write(rows, *args)
+        if self.on_commit is not None:
+            try:
+                self.on_commit(len(rows), time.perf_counter() - started)
+            except Exception:  # the entries are committed: a failing observer must not fail their callers
+                logging.getLogger(__name__).exception("the commit observer failed")
+
     # ------------------------------------------------------------------ writing
 
     def append(self, rows: list[dict]) -> None:
@@ -409,7 +419,6 @@ class DecisionLog:
             self._group.submit(list(rows))
 
     def _write(self, rows: list[dict]) -> None:
-        started = time.perf_counter()
         try:
             with self._write_connection() as conn, conn.begin():
                 seq, prev = self._lock_head(conn)
@@ -425,11 +434,6 @@ class DecisionLog:
                 conn.execute(head_table.update().where(head_table.c.id == 1).values(seq=seq, hash=prev))
         except Exception as exc:
             raise LogUnavailable(f"the decision log could not be written: {exc.__class__.__name__}: {exc}") from exc
-        if self.on_commit is not None:
-            try:
-                self.on_commit(len(rows), time.perf_counter() - started)
-            except Exception:  # the entries are committed: a failing observer must not fail their callers
-                logging.getLogger(__name__).exception("the commit observer failed")
 
     def writable(self) -> bool:
         """Tell whether the store grants the chain's write lock now (readiness)."""

@@ -11,13 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from .config import PROJECT_ROOT, WORKER_TIMEOUT
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx.conf"
-
-# Seconds a worker may spend on one request before the master kills and replaces it. The
-# application's own per-request deadline answers well before this.
-WORKER_TIMEOUT = 30
 # Headers nginx lets through (large_client_header_buffers 4 4k: at most 16 KiB, and a header
 # line is at least 4 bytes) plus the few nginx adds: gunicorn must never refuse what nginx
 # accepted, or the client would get gunicorn's HTML answer without the security headers.
@@ -38,6 +34,9 @@ def gunicorn_settings(bind: str, workers: int, threads: int) -> dict:
         "limit_request_line": 8190,  # gunicorn's maximum; nginx refuses lines over 4 KiB first
         "limit_request_fields": LIMIT_REQUEST_FIELDS,
         "limit_request_field_size": 8190,
+        # Forwarded headers are believed only through TRANSFER_GATE_TRUSTED_PROXIES (ProxyFix),
+        # never through gunicorn's own default of trusting 127.0.0.1.
+        "forwarded_allow_ips": "",
         "accesslog": "-",
         "errorlog": "-",
         "logger_class": "transfer_gate.logs.GunicornLogger",  # JSON lines, access log included
