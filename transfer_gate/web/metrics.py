@@ -41,8 +41,8 @@ class Metrics(Observer):
         self.registry = registry
         self.decisions = Counter("transfer_gate_decisions", "Decisions returned (each logged first), by outcome, "
                                  "regime and route.", ["outcome", "regime", "route"], registry=registry)
-        self.engine_seconds = Histogram("transfer_gate_engine_seconds", "Time of the engine step of one decision "
-                                        "(facts, rules, combining).", buckets=LATENCY_BUCKETS, registry=registry)
+        self.engine_seconds = Histogram("transfer_gate_engine_seconds", "Time of one engine step (facts, rules, "
+                                        "combining): each decision, and each one replayed or tried out.", buckets=LATENCY_BUCKETS, registry=registry)
         self.log_commit_seconds = Histogram("transfer_gate_log_commit_seconds", "Time of one commit to the decision "
                                             "log, holding one or more requests' entries.", buckets=LATENCY_BUCKETS,
                                             registry=registry)
