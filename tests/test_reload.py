@@ -78,14 +78,25 @@ def test_sighup_reloads_rules_without_dropping_a_request_and_a_bad_file_keeps_th
         traffic.start()
         try:
             meta.write_text(meta.read_text() + "\n# reviewed again\n")  # new bytes: a new digest
+            andorra = profiles / "AD.yaml"
+            andorra.write_text(andorra.read_text().replace("name_ja: アンドラ\n", "name_ja: アンドラ公国\n"))
             changed = reload(serve, "reloaded", before)
             assert changed["rulesets"]["appi"] != before["rulesets"]["appi"]
+            assert changed["profiles"] != before["profiles"]
+            assert json.loads(fetch(serve.url + "/v1/countries/AD", headers=bearer("app"))[2])["name_ja"] == "アンドラ公国"
             time.sleep(0.5)
             # A rule file that does not parse: the reload fails, the previous (good) rules stay loaded.
             broken = next((rulesets / "appi" / "rules").glob("*.yaml"))
-            broken.write_text(broken.read_text() + "\n  - id: [unclosed\n")
+            good_rules = broken.read_text()
+            broken.write_text(good_rules + "\n  - id: [unclosed\n")
             failed = reload(serve, "failed", changed)
-            assert failed["rulesets"] == changed["rulesets"]
+            assert (failed["rulesets"], failed["profiles"]) == (changed["rulesets"], changed["profiles"])
+            time.sleep(0.5)
+            # The same for a country profile that does not validate.
+            broken.write_text(good_rules)
+            andorra.write_text(andorra.read_text().replace("code: AD\n", "code: XX\n"))
+            failed_again = reload(serve, "failed", failed)
+            assert (failed_again["rulesets"], failed_again["profiles"]) == (changed["rulesets"], changed["profiles"])
             time.sleep(0.5)
         finally:
             answers = traffic.stop()
@@ -98,6 +109,7 @@ def test_sighup_reloads_rules_without_dropping_a_request_and_a_bad_file_keeps_th
     assert digests[0] == before["rulesets"]["appi"] and digests[-1] == changed["rulesets"]["appi"]
     assert set(digests) == {before["rulesets"]["appi"], changed["rulesets"]["appi"]}
     assert value(metrics, "transfer_gate_reloads_total", result="reloaded") == 1
-    assert value(metrics, "transfer_gate_reloads_total", result="failed") == 1
-    [line] = [line for line in serve.lines() if line["message"].startswith("reload failed")]
-    assert line["level"] == "error" and broken.name in line["message"]
+    assert value(metrics, "transfer_gate_reloads_total", result="failed") == 2
+    rules_line, profile_line = [line for line in serve.lines() if line["message"].startswith("reload failed")]
+    assert rules_line["level"] == "error" and broken.name in rules_line["message"]
+    assert profile_line["level"] == "error" and "AD.yaml" in profile_line["message"]

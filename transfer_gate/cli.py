@@ -167,7 +167,7 @@ def _serve(BaseApplication, bind, workers, threads):
             old ones finish their requests first. A bad file keeps the previous rules and profiles:
             the new workers get those, and report the failed reload in /readyz and /metrics.
             """
-            at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+            at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             try:
                 self.loaded = Loaded.load(*directories, reload={"status": "reloaded", "at": at})
             except Exception as exc:  # whatever it is, the master and its workers keep serving the old set
