@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import schemathesis
 
 from tests.conftest import PROFILES, RULESETS, bearer
 from tests.servers import Serve, fetch
@@ -113,3 +114,12 @@ def test_sighup_reloads_rules_without_dropping_a_request_and_a_bad_file_keeps_th
     rules_line, profile_line = [line for line in serve.lines() if line["message"].startswith("reload failed")]
     assert rules_line["level"] == "error" and broken.name in rules_line["message"]
     assert profile_line["level"] == "error" and "AD.yaml" in profile_line["message"]
+
+
+def test_readiness_after_a_failed_reload_says_so_and_conforms_to_the_document(app, anonymous):
+    """/readyz of a worker started after a failed reload: ready (the old set answers), with the reload's outcome."""
+    app.extensions["transfer_gate.reload"] = {"status": "failed", "at": "2026-12-02T06:00:00.000Z"}
+    resp = anonymous.get("/readyz")
+    assert resp.status_code == 200
+    assert resp.get_json()["reload"] == {"status": "failed", "at": "2026-12-02T06:00:00.000Z"}
+    schemathesis.openapi.from_wsgi("/openapi.json", app)["/readyz"]["GET"].validate_response(resp)
