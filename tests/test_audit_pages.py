@@ -379,3 +379,19 @@ def test_the_overview_defaults_to_the_last_thirty_days(client, app):
     log_at(app, datetime.now(timezone.utc).isoformat(), EXAMPLE)
     html = page(client, "/audit/overview")
     assert "1 decision from" in visible(html)
+
+
+def test_routes_are_named_in_the_regime_that_decided(client, app):
+    to_japan = {"destination": "JP", "data_categories": ["personal_data"], "recipient": {"relationship": "third_party"},
+                "as_of": "2026-11-27"}
+    eu = log_at(app, "2026-11-05T10:00:00+00:00", dict(to_japan, origin="DE"))
+    uk = log_at(app, "2026-11-06T10:00:00+00:00", dict(to_japan, origin="GB"))
+    text = visible(page(client, "/audit"))
+    assert "Adequacy decision (GDPR 45)" in text and "Adequacy regulations (UK GDPR 45" in text
+    table = read_csv(client.get("/audit/export.csv"))
+    assert [(r["Decision id"], r["Regime"]) for r in table] == [(eu, "GDPR"), (uk, "UK GDPR")]
+    assert table[0]["Route"] == "Adequacy decision (GDPR 45)" and table[1]["Route"].startswith("Adequacy regulations")
+    routes = overview_table(page(client, "/audit/overview?from=2026-11-01&to=2026-11-30"), "route")["Total"]
+    assert routes["Adequacy decision (GDPR 45)"] == "1" and routes["Total"] == "2"
+    regimes = overview_table(page(client, "/audit/overview?from=2026-11-01&to=2026-11-30"), "ruleset_name")["Total"]
+    assert regimes == {"GDPR": "1", "UK GDPR": "1", "Total": "2"}

@@ -89,7 +89,7 @@ def readable_row(entry: dict, readable: Readable = CODES) -> dict:
         "destination": _country(readable, entry["destination"]),
         "data_categories": _join(readable.category(k) for k in request.get("data_categories", [])),
         "outcome": readable.outcome(entry["outcome"]),
-        "route": readable.route(entry["route"]),
+        "route": readable.route((entry["ruleset_name"], entry["route"])),
         "regime": readable.regime(entry["ruleset_name"]),
         "conditions": _join(conditions),
         "citations": _join(c["ref"] for c in response.get("citations", [])),

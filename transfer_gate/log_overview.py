@@ -128,6 +128,11 @@ def _nice_ceiling(n: int) -> int:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
+def _key_text(key) -> str:
+    """A series key as text: a (regime, route) pair reads `gdpr:adequacy`."""
+    return ":".join(key) if isinstance(key, tuple) else key
+
+
 def count(rows: Iterable[dict], zone: tzinfo, periods: list[date], by: str) -> dict[str, Counter]:
     """Count rows per (period, key) for every dimension; rows outside the periods are not counted."""
     index = {p: i for i, p in enumerate(periods)}
@@ -138,7 +143,9 @@ def count(rows: Iterable[dict], zone: tzinfo, periods: list[date], by: str) -> d
         if i is None:
             continue
         for d in DIMENSIONS:
-            counters[d][(i, row[d])] += 1
+            # A route is named within its regime: GDPR's and the UK GDPR's "adequacy" are two routes.
+            key = (row["ruleset_name"], row[d]) if d == "route" and row[d] != "none" else row[d]
+            counters[d][(i, key)] += 1
     return counters
 
 
@@ -154,17 +161,17 @@ def chart(dimension: str, counter: Counter, periods: list[date], period_label: C
         series = [Series(k, label(k), f"fill-{k}" if k in OUTCOME_ORDER else "fill-other") for k in keys]
         merged = counter
     else:
-        ranked = sorted(totals, key=lambda k: (-totals[k], k))
+        ranked = sorted(totals, key=lambda k: (-totals[k], _key_text(k)))
         kept, rest = ranked[:TOP], ranked[TOP:]
         if len(rest) == 1:  # an "other" of one is just that one
             kept, rest = ranked, []
-        series = [Series(k, label(k), f"fill-s{i}") for i, k in enumerate(kept)]
+        series = [Series(_key_text(k), label(k), f"fill-s{i}") for i, k in enumerate(kept)]
         merged = Counter()
         for (i, key), n in counter.items():
-            merged[(i, key if key in kept else OTHER)] += n
+            merged[(i, _key_text(key) if key in kept else OTHER)] += n
         if rest:
             series.append(Series(OTHER, other_label, "fill-other"))
-        totals = Counter({k: totals[k] for k in kept})
+        totals = Counter({_key_text(k): totals[k] for k in kept})
         if rest:
             totals[OTHER] = sum(n for (_, key), n in merged.items() if key == OTHER)
     highest = max((sum(merged.get((i, s.key), 0) for s in series) for i in range(len(periods))), default=0)

@@ -110,19 +110,25 @@ class Labels:
 
     def __init__(self, rt: service.Runtime):
         self.rt = rt
-        self.routes = {}
-        for ruleset in rt.book.rulesets.values():
+        self.routes = {}  # route id -> {ruleset name: route}: regimes share some ids with other titles
+        for name, ruleset in rt.book.rulesets.items():
             for route in ruleset.routes:
-                self.routes.setdefault(route.id, route)
+                self.routes.setdefault(route.id, {})[name] = route
 
     def outcome(self, key: str) -> str:
         return str(OUTCOME_LABELS.get(key, key))
 
-    def route(self, key: str) -> str:
+    def route(self, key, ruleset: str | None = None) -> str:
+        """A route's title in the regime that decided (`key` may be a (ruleset, route) pair)."""
+        if isinstance(key, tuple):
+            ruleset, key = key
         if key == "none":
             return gettext("No lawful route")
-        route = self.routes.get(key)
-        return pick(route) if route else key
+        by_ruleset = self.routes.get(key, {})
+        if ruleset in by_ruleset:
+            return pick(by_ruleset[ruleset])
+        titles = list(dict.fromkeys(pick(r) for r in by_ruleset.values()))
+        return " / ".join(titles) if titles else key
 
     def regime(self, name: str) -> str:
         if name in REGIME_LABELS:
