@@ -284,7 +284,7 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("CN", "localization"), ("RU", "government_access"), ("RU", "localization"),
     ("VN", "government_access"), ("VN", "localization"), ("IN", "government_access"),
     ("IN", "localization"), ("TR", "government_access"), ("HK", "government_access"),
-    ("AU", "government_access"),
+    ("AU", "government_access"), ("KR", "government_access"), ("SG", "government_access"),
 }
 
 
@@ -329,7 +329,7 @@ def test_the_country_api_says_not_assessed_and_lists_stale_sections(client):
 
 
 def test_an_informed_consent_notice_for_an_unassessed_country_says_so(client):
-    body = {"origin": "JP", "destination": "KR", "as_of": "2026-12-02",
+    body = {"origin": "JP", "destination": "CL", "as_of": "2026-12-02",
             "data_categories": ["personal_data"], "basis": {"consent": "informed"}}
     answer = client.post("/v1/decisions", json=body).get_json()
     [notice] = [c for c in answer["conditions"] if c["id"] == "appi.28-2.information-given"]
