@@ -285,7 +285,8 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("VN", "government_access"), ("VN", "localization"), ("IN", "government_access"),
     ("IN", "localization"), ("TR", "government_access"), ("HK", "government_access"),
     ("AU", "government_access"), ("KR", "government_access"), ("SG", "government_access"),
-    ("CA", "localization"), ("PH", "government_access"),
+    ("CA", "localization"), ("PH", "government_access"), ("TW", "government_access"),
+    ("TH", "government_access"),
 }
 
 
