@@ -286,7 +286,8 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("IN", "localization"), ("TR", "government_access"), ("HK", "government_access"),
     ("AU", "government_access"), ("KR", "government_access"), ("SG", "government_access"),
     ("CA", "localization"), ("PH", "government_access"), ("TW", "government_access"),
-    ("TH", "government_access"),
+    ("TH", "government_access"), ("ID", "government_access"), ("ID", "localization"),
+    ("MY", "government_access"),
 }
 
 
