@@ -287,7 +287,7 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("AU", "government_access"), ("KR", "government_access"), ("SG", "government_access"),
     ("CA", "localization"), ("PH", "government_access"), ("TW", "government_access"),
     ("TH", "government_access"), ("ID", "government_access"), ("ID", "localization"),
-    ("MY", "government_access"),
+    ("MY", "government_access"), ("BR", "government_access"), ("MX", "government_access"),
 }
 
 
