@@ -289,6 +289,7 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("TH", "government_access"), ("ID", "government_access"), ("ID", "localization"),
     ("MY", "government_access"), ("BR", "government_access"), ("MX", "government_access"),
     ("CH", "government_access"), ("IL", "government_access"), ("NZ", "government_access"),
+    ("TR", "localization"), ("AU", "localization"), ("AE", "localization"),
 }
 
 
