@@ -290,7 +290,8 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("MY", "government_access"), ("BR", "government_access"), ("MX", "government_access"),
     ("CH", "government_access"), ("IL", "government_access"), ("NZ", "government_access"),
     ("TR", "localization"), ("AU", "localization"), ("AE", "localization"),
-    ("KH", "government_access"), ("ZA", "government_access"),
+    ("KH", "government_access"), ("ZA", "government_access"), ("KR", "localization"),
+    ("BR", "localization"),
 }
 
 
