@@ -291,7 +291,7 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("CH", "government_access"), ("IL", "government_access"), ("NZ", "government_access"),
     ("TR", "localization"), ("AU", "localization"), ("AE", "localization"),
     ("KH", "government_access"), ("ZA", "government_access"), ("KR", "localization"),
-    ("BR", "localization"),
+    ("BR", "localization"), ("CH", "localization"), ("TH", "localization"),
 }
 
 
