@@ -293,7 +293,7 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("KH", "government_access"), ("ZA", "government_access"), ("KR", "localization"),
     ("BR", "localization"), ("CH", "localization"), ("TH", "localization"),
     ("MM", "government_access"), ("LA", "government_access"), ("QA", "government_access"),
-    ("SG", "localization"),
+    ("SG", "localization"), ("CA", "government_access"), ("MX", "localization"),
 }
 
 
