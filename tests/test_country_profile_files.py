@@ -294,6 +294,7 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("BR", "localization"), ("CH", "localization"), ("TH", "localization"),
     ("MM", "government_access"), ("LA", "government_access"), ("QA", "government_access"),
     ("SG", "localization"), ("CA", "government_access"), ("MX", "localization"),
+    ("TW", "localization"), ("PE", "government_access"),
 }
 
 
