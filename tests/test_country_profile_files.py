@@ -294,7 +294,8 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("BR", "localization"), ("CH", "localization"), ("TH", "localization"),
     ("MM", "government_access"), ("LA", "government_access"), ("QA", "government_access"),
     ("SG", "localization"), ("CA", "government_access"), ("MX", "localization"),
-    ("TW", "localization"), ("PE", "government_access"),
+    ("TW", "localization"), ("PE", "government_access"), ("CO", "government_access"),
+    ("CL", "government_access"),
 }
 
 
@@ -339,7 +340,7 @@ def test_the_country_api_says_not_assessed_and_lists_stale_sections(client):
 
 
 def test_an_informed_consent_notice_for_an_unassessed_country_says_so(client):
-    body = {"origin": "JP", "destination": "CL", "as_of": "2026-12-02",
+    body = {"origin": "JP", "destination": "TN", "as_of": "2026-12-02",
             "data_categories": ["personal_data"], "basis": {"consent": "informed"}}
     answer = client.post("/v1/decisions", json=body).get_json()
     [notice] = [c for c in answer["conditions"] if c["id"] == "appi.28-2.information-given"]
