@@ -295,7 +295,7 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("MM", "government_access"), ("LA", "government_access"), ("QA", "government_access"),
     ("SG", "localization"), ("CA", "government_access"), ("MX", "localization"),
     ("TW", "localization"), ("PE", "government_access"), ("CO", "government_access"),
-    ("CL", "government_access"),
+    ("CL", "government_access"), ("ZA", "localization"),
 }
 
 
