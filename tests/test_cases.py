@@ -247,3 +247,15 @@ def test_texts_people_read_carry_no_field_paths_or_enum_values():
             if FIELD_TOKEN.search(plain):
                 found.append((item, FIELD_TOKEN.search(plain).group(0)))
     assert found == []
+
+
+# The APPI rules say how each missing item is cured (`apply`); a partner ruleset without cures
+# yet would offer only `apply: []` remedies, which this test does not hold to the wording.
+CURED = [(rs, c) for rs, c in DENIALS if rs.name == "appi"]
+
+
+@pytest.mark.parametrize("ruleset,case", CURED, ids=[f"{rs.name}:{c.name}" for rs, c in CURED])
+def test_a_remedy_no_request_change_reaches_says_so(runtime, ruleset, case):
+    for remedy in cached(runtime, case)["remedies"]:
+        if not remedy["apply"]:
+            assert "request" in remedy["text"] and "依頼内容" in remedy["text_ja"], remedy["id"]

@@ -1,5 +1,7 @@
 """The engine's combining rule and what the destination's profile adds to an answer."""
 
+import random
+
 import pytest
 
 from transfer_gate import service
@@ -126,3 +128,43 @@ def test_a_summary_is_memoised_but_follows_the_destination(runtime):
     again = decide(runtime, destination="US", data_categories=["personal_data"], basis={"consent": "informed"})
     assert us["summary"] == again["summary"] and "United States" in us["summary"]
     assert "China" in cn["summary"] and "中国" in cn["summary_ja"]
+
+
+def _generated_requests(runtime, count: int, seed: int):
+    """Requests drawn (reproducibly) from the whole request vocabulary, many of them denied."""
+    from transfer_gate.facts import EXCEPTIONS, SAFEGUARDS
+
+    rnd = random.Random(seed)
+    categories = sorted(runtime.book.taxonomy.categories)
+    for _ in range(count):
+        yield {
+            "origin": "JP", "as_of": rnd.choice(["2026-11-27", "2025-06-01"]),
+            "destination": rnd.choice(["US", "DE", "GB", "unknown", "SG", "CN", "BO", "CH"]),
+            "data_categories": rnd.sample(categories, rnd.choice([1, 1, 2])),
+            "data_origin": rnd.choice([None, None, "EU", "UK"]),
+            "recipient": {"relationship": rnd.choice(["third_party", "third_party", "outsourcee", "joint_use",
+                                                      "business_succession"]),
+                          "safeguards": rnd.sample(sorted(SAFEGUARDS), rnd.choice([0, 0, 1, 2])),
+                          "handles_data": rnd.random() > 0.15, "links_to_individuals": rnd.random() > 0.5,
+                          "academic_institution": rnd.random() > 0.85},
+            "basis": {"consent": rnd.choice(["none", "plain", "informed"]), "opt_out": rnd.random() > 0.7,
+                      "exception": rnd.choice([None] * 6 + list(EXCEPTIONS)), "public_announcement": rnd.random() > 0.6},
+        }
+
+
+def test_every_generated_denial_has_a_rule_given_reason_and_remedies_that_cure_it(runtime):
+    """Beyond the cases: a denial's reasons come from rules, and applying any remedy's changes lifts it."""
+    from tests.test_cases import patched
+
+    denials = 0
+    for body in _generated_requests(runtime, 800, seed=11):
+        answer = service.evaluate(runtime, service.validate(runtime, body)).to_dict()
+        if answer["outcome"] != "deny":
+            continue
+        denials += 1
+        assert answer["deny_reasons"] and not any(r["rule"].endswith(".default-deny") for r in answer["deny_reasons"]), body
+        for remedy in answer["remedies"]:
+            if remedy["apply"]:
+                after = service.evaluate(runtime, service.validate(runtime, patched(body, remedy["apply"])))
+                assert after.outcome != "deny", (body, remedy["id"], remedy["apply"])
+    assert denials > 100

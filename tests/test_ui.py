@@ -137,7 +137,7 @@ def test_the_medical_records_scenario_is_decided_logged_and_shown_with_citations
     assert row
     assert "the recipient holds no APEC CBPR or Global CBPR certification" in text
     assert "No record of this provision is required." in text
-    assert "United States" in text and "Reviewed 2026-11-27" in text
+    assert "United States" in text and "Reviewed 2026-12-02" in text
     assert f"/decisions/{decision_id}" in html  # the permalink
 
 
@@ -336,7 +336,7 @@ def test_a_country_page_shows_the_profile_with_sources_and_review_date(client):
     text, html = text_of(resp), resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "United States" in text and "アメリカ合衆国" in text
-    assert "Reviewed 2026-11-27 by transfer-gate legal data team" in text
+    assert "Reviewed 2026-12-02 by transfer-gate legal data team" in text
     assert "Takes part in APEC CBPR: yes (since 2012-07-25)" in text
     assert 'href="https://www.ppc.go.jp/enforcement/infoprovision/laws/offshore_report_america/"' in html
     assert "Federal Trade Commission" in text

@@ -23,7 +23,9 @@ How a denial explains itself:
    fired rule (in ruleset order) with a `remedies` entry for that route, else by the route —
    plus the rules' other remedies. Each carries `missing_fields` and `apply`, the request
    changes that cure every missing item on its path (`[]` when one of them no request change
-   can cure). Ranked: those a change reaches first, then fewest missing fields, then route order.
+   can cure). With several denied kinds, `apply` also takes the closest agreeing cure of every
+   other denied kind, so it lifts the whole denial. Ranked: those a change reaches first, then
+   fewest missing fields, then route order.
 7. `summary`: one or two sentences built from the outcome, the route's title, the conditions'
    `summary` clauses and the record's retention; on a deny, the first reason and the first
    remedy.
@@ -135,13 +137,15 @@ def _context(request: TransferRequest, profile) -> dict:
             "profile_reviewed": "never",
         }
     missing = getattr(profile, "missing", ()) or ()
+    # A profile is as old as its least recently reviewed section.
+    oldest = getattr(profile, "oldest_review", profile.reviewed)
     return {
         "destination": profile.code,
         "destination_name": profile.name,
         "destination_name_ja": profile.name_ja,
         "profile_missing": ", ".join(_PROFILE_TOPICS.get(m, (m, m))[0] for m in missing) or "nothing",
         "profile_missing_ja": "、".join(_PROFILE_TOPICS.get(m, (m, m))[1] for m in missing) or "なし",
-        "profile_reviewed": profile.reviewed.isoformat() if profile.reviewed else "never",
+        "profile_reviewed": oldest.isoformat() if oldest else "never",
     }
 
 
@@ -170,6 +174,9 @@ def destination_details(profile) -> tuple[dict, ...]:
         entry = data.get(topic) or {}
         if entry.get("present"):
             add(topic, entry.get("summary"), entry.get("summary_ja"), entry.get("sources"))
+    # A section nobody researched is said to be "not assessed", never left out or shown as none.
+    for item in getattr(profile, "not_assessed", ()):
+        add(item["section"], item["text"], item["text_ja"], item["sources"])
     return tuple(out)
 
 
@@ -299,6 +306,28 @@ def _merge_remedy(prior: Remedy, other: Remedy) -> Remedy:
                    citations=_union((prior.citations, other.citations)), apply=apply)
 
 
+def _cure_every_kind(remedy: Remedy, covered: set, own: dict) -> Remedy:
+    """Complete a remedy's changes with the closest cure of every other denied kind, if they agree."""
+    if not remedy.apply or covered >= set(own):
+        return remedy
+    changes = list(remedy.apply)
+    for kind, theirs in own.items():
+        if kind in covered:
+            continue
+        cure = next((r.apply for r in theirs if r.apply and _compatible(changes, r.apply)), None)
+        if cure is None:
+            return replace(remedy, apply=())
+        changes.extend(c for c in cure if c not in changes)
+    fields = _union((remedy.missing_fields, [c.path for c in changes]))
+    return replace(remedy, apply=tuple(changes), missing_fields=fields)
+
+
+def _compatible(changes, more) -> bool:
+    """Two sets of changes agree when no field is set to two different values."""
+    set_to = {c.path: c.value for c in changes if c.op == "set"}
+    return all(set_to.get(c.path, c.value) == c.value for c in more if c.op == "set")
+
+
 def _ranked(remedies, ruleset: Ruleset) -> list[Remedy]:
     """Closest first: a remedy some request change reaches, then fewest missing fields, then route order."""
     order = {r.id: i for i, r in enumerate(ruleset.routes)}
@@ -368,6 +397,36 @@ def duration_words(duration: str) -> tuple[str, str]:
             en.append(f"{n} {word}{'s' if n != 1 else ''}")
             ja.append(f"{n}{word_ja}")
     return " and ".join(en), "".join(ja)
+
+
+_explained: dict = {}
+
+
+def _explained_key(what: str, answer: _KindAnswer, ruleset: Ruleset, view) -> tuple:
+    # A kind's paths and remedies follow from the rules that fired for it and the destination.
+    return (what, ruleset.digest, frozenset(r.id for r in answer.rules), view[0])
+
+
+def _kind_paths(answer: _KindAnswer, ruleset: Ruleset, view) -> tuple[Path, ...]:
+    """A kind's paths, memoised per ruleset, fired rules and destination profile."""
+    key = _explained_key("paths", answer, ruleset, view)
+    found = _explained.get(key)
+    if found is None:
+        if len(_explained) > _MEMO_LIMIT:
+            _explained.clear()
+        found = _explained[key] = tuple(_paths(answer, ruleset, view[1]))
+    return found
+
+
+def _kind_remedies(answer: _KindAnswer, ruleset: Ruleset, view) -> list[Remedy]:
+    """A denied kind's remedies, closest first, memoised as its paths are."""
+    key = _explained_key("remedies", answer, ruleset, view)
+    found = _explained.get(key)
+    if found is None:
+        if len(_explained) > _MEMO_LIMIT:
+            _explained.clear()
+        found = _explained[key] = tuple(_ranked(_remedies(answer, _kind_paths(answer, ruleset, view), ruleset, view[1]), ruleset))
+    return list(found)
 
 
 _summaries: dict = {}
@@ -467,15 +526,21 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
                 prior = conditions.get(c.id)
                 conditions[c.id] = c if prior is None else replace(prior, kinds=tuple(dict.fromkeys(prior.kinds + c.kinds)))
     records = _merge_records([s for a in answers for s in a.records], ctx) if outcome != "deny" else Records()
-    decisive_paths = _paths(decisive, ruleset, ctx)
+    decisive_paths = _kind_paths(decisive, ruleset, view)
     remedies: list[Remedy] = []
     deny_reasons: tuple[dict, ...] = ()
     if outcome == "deny":
         by_key: dict = {}
+        covers: dict = {}  # remedy key -> the denied kinds it speaks to
+        own: dict = {}  # denied kind -> its own remedies, closest first
         for a in counted:
-            for r in _remedies(a, decisive_paths if a is decisive else _paths(a, ruleset, ctx), ruleset, ctx):
+            own[a.kind] = _kind_remedies(a, ruleset, view)
+            for r in own[a.kind]:
                 key = r.route or r.id
                 by_key[key] = r if key not in by_key else _merge_remedy(by_key[key], r)
+                covers.setdefault(key, set()).add(a.kind)
+        if len(own) > 1:
+            by_key = {key: _cure_every_kind(r, covers[key], own) for key, r in by_key.items()}
         remedies = _ranked(by_key.values(), ruleset)
         deny_reasons = _deny_reasons(counted, ruleset, book, request, ctx)
 

@@ -201,10 +201,15 @@ class CountryProfileSchema(Schema):
     name_ja = Text()
     as_of = Text()
     stale = fields.Boolean(required=True)
+    stale_sections = Texts(metadata={"description": "Sections reviewed more than 18 months before as_of."})
     digest = Text()
     missing = Texts()
+    not_assessed = fields.List(fields.Dict(), required=True, metadata={
+        "description": "Each section left null, with what must be researched (text, text_ja, sources)."})
     curated = fields.Boolean(required=True)
     reviewed = Nullable(fields.String)
+    section_reviews = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "The date each section was last reviewed (curated profiles only)."})
     reviewer = Nullable(fields.String)
     notes = Text()
     designated = fields.Dict(required=True)
