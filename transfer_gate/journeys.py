@@ -13,7 +13,8 @@ and date. Combining, written down:
    records (required when any leg requires one, kept for the longest period). A denied journey
    has no conditions and no records, like any denied decision; its remedies and deny reasons
    are those of the denied legs.
-4. `citations` are every leg's, deduplicated, in statutory order; `trace` is every leg's trace
+4. `citations` are every leg's (a denied journey's: its denied legs', as a denied decision cites
+   only its denied kinds), deduplicated, in statutory order; `trace` is every leg's trace
    in leg order. `regime`, `ruleset` and `country_profile` stay the top-level transfer's (leg
    0): they identify what the caller asked about, and each leg carries its own.
 5. The journey's remedies name the journey's request fields: a change to an onward leg's
