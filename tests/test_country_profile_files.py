@@ -242,6 +242,49 @@ def test_generated_profiles_are_up_to_date():
     assert module.generate(PROFILES, check=True) == [], "run python tools/generate_profiles.py"
 
 
+# --------------------------------------------------------------------------- partner-regime adequacy
+
+EU_ADEQUATE = {"AD": "full", "AR": "full", "BR": "lgpd_regulated", "CA": "commercial_organisations", "CH": "full",
+               "FO": "full", "GB": "full", "GG": "full", "IL": "full", "IM": "full", "JE": "full",
+               "JP": "excluding_academic", "KR": "pipa_regulated", "NZ": "full", "US": "dpf_certified", "UY": "full"}
+UK_ADEQUATE = dict({c: "full" for c in EEA | {"GI", "AD", "AR", "CH", "FO", "GG", "IL", "IM", "JE", "NZ", "UY"}},
+                   CA="commercial_organisations", JP="excluding_academic", KR="pipa_regulated", US="dpf_certified")
+
+
+def test_eu_adequacy_in_force_lists_the_brief_s_decisions_with_their_scopes(store):
+    found = {c: store.get(c, TODAY).eu_adequacy for c in store.codes()}
+    assert {c: a["scope"] or a["status"] for c, a in found.items() if a["status"] != "none"} == EU_ADEQUATE
+
+
+def test_uk_adequacy_in_force_lists_the_eea_gibraltar_and_the_carried_over_decisions(store):
+    found = {c: store.get(c, TODAY).uk_adequacy for c in store.codes()}
+    assert {c: a["scope"] or a["status"] for c, a in found.items() if a["status"] != "none"} == UK_ADEQUATE
+
+
+@pytest.mark.parametrize("code,day,eu,uk", [
+    ("US", date(2023, 7, 9), "none", "none"),        # after Schrems II, before the DPF
+    ("US", date(2023, 7, 10), "scoped", "none"),     # the DPF, before the UK Extension
+    ("US", date(2023, 10, 12), "scoped", "scoped"),  # SI 2023/1028
+    ("KR", date(2022, 12, 18), "scoped", "none"),
+    ("KR", date(2022, 12, 19), "scoped", "scoped"),  # SI 2022/1213
+    ("GB", date(2031, 12, 27), "full", "none"),
+    ("GB", date(2031, 12, 28), "none", "none"),      # the renewed decision's end
+    ("BR", date(2026, 1, 25), "none", "none"),
+])
+def test_adequacy_statuses_change_on_their_dates(store, code, day, eu, uk):
+    profile = store.get(code, day)
+    assert (profile.eu_adequacy["status"], profile.uk_adequacy["status"]) == (eu, uk)
+
+
+def test_no_eea_state_holds_eu_adequacy_and_every_one_holds_uk_adequacy(store):
+    for code in EEA:
+        profile = store.get(code, TODAY)
+        assert profile.eea is True
+        assert profile.eu_adequacy["status"] == "none"
+        assert profile.uk_adequacy["status"] == "full"
+    assert store.get("GB", TODAY).eea is False
+
+
 @pytest.mark.parametrize("code", curated_codes())
 def test_curated_profile_dates_every_section_no_later_than_its_review(code):
     profile = raw(code)

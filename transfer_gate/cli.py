@@ -242,6 +242,13 @@ def replay_text(report) -> list[str]:
         if "undecidable" in c.kinds:
             parts.append(f"cannot be decided: {c.problem}")
         lines.append(f"{c.decision_id}  {c.created_at}  {c.destination}  {c.reference or '-'}  " + "; ".join(parts))
+        for leg in c.legs:
+            b, a = leg["before"] or {}, leg["after"] or {}
+            what = [f"{k} {b.get(k)} → {a.get(k)}" if k != "conditions" else
+                    "conditions " + " ".join([f"+{i}" for i in sorted(set(a.get(k) or []) - set(b.get(k) or []))] +
+                                             [f"-{i}" for i in sorted(set(b.get(k) or []) - set(a.get(k) or []))])
+                    for k in leg["changes"]]
+            lines.append(f"    leg {leg['leg']} {leg['origin']} → {leg['destination']}: " + "; ".join(what))
     return lines
 
 

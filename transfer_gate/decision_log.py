@@ -177,6 +177,12 @@ class LogMask:
                 if isinstance(node, dict) and isinstance(node.get(leaf), str):
                     node[leaf] = self.token(node[leaf])
                     masked.append(f"{label}.{name}")
+            if name == "recipient.name":  # a journey's onward legs name their recipients too
+                for i, leg in enumerate(request.get("onward") or []):
+                    recipient = leg.get("recipient") if isinstance(leg, dict) else None
+                    if isinstance(recipient, dict) and isinstance(recipient.get("name"), str):
+                        recipient["name"] = self.token(recipient["name"])
+                        masked.append(f"request.onward[{i}].recipient.name")
         return request, response, sorted(masked)
 
     def lookup_values(self, name: str, value: str) -> list[str]:
@@ -446,7 +452,8 @@ class DecisionLog:
 
     def query(self, *, since: str | None = None, until: str | None = None, outcome=None, destination=None,
               route=None, reference=None, caller=None, records_required: bool | None = None,
-              after: int | None = None, newest_first: bool = False, limit: int | None = 100) -> list[dict]:
+              ruleset_name=None, after: int | None = None, newest_first: bool = False,
+              limit: int | None = 100) -> list[dict]:
         """Return entries matching every filter given, in chain order (or newest first).
 
         `since` is inclusive and `until` exclusive, both timestamps as logged
@@ -455,7 +462,7 @@ class DecisionLog:
         """
         stmt = sa.select(entries)
         for name, value in (("outcome", outcome), ("destination", destination), ("route", route),
-                            ("reference", reference), ("caller", caller)):
+                            ("reference", reference), ("caller", caller), ("ruleset_name", ruleset_name)):
             if value is not None:
                 values = self.mask.lookup_values(name, value) if name == "reference" else [value]
                 stmt = stmt.where(entries.c[name].in_(values))

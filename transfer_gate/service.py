@@ -9,13 +9,13 @@ from typing import Callable, Iterator, Mapping
 from marshmallow import ValidationError
 from ulid import ULID
 
-from . import engine
+from . import engine, journeys
 from .decision_log import DecisionLog, entry_for
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
-from .model import Basis, Recipient, TransferRequest
+from .model import Basis, Leg, Recipient, TransferRequest, default_role
 from .rules import RuleBook, load_rulebook
-from .schemas import DecisionFilterSchema, TransferRequestSchema, flatten_errors
+from .schemas import DecisionFilterSchema, TransferRequestSchema, domestic, flatten_errors
 
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # evaluated_at, and the log's created_at: sorts as text
@@ -66,9 +66,9 @@ def validate(rt: Runtime, payload) -> TransferRequest:
     except ValidationError as err:
         raise RequestInvalid(flatten_errors(err.messages)) from None
     if rt.book.for_origin(data["origin"]) is None:
-        known = sorted(o for rs in rt.book.rulesets.values() for o in rs.origins)
-        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} (supported: {', '.join(known)})."]},
+        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} ({supported(rt)})."]},
                                 detail="The origin selects the regime, and none is known for it.")
+    _check_legs(rt, data)
     categories = tuple(dict.fromkeys(data["data_categories"]))
     recipient, basis = data["recipient"], data["basis"]
     return TransferRequest(
@@ -77,15 +77,57 @@ def validate(rt: Runtime, payload) -> TransferRequest:
         data_categories=categories,
         as_of=data["as_of"] or rt.clock().date(),
         data_origin=data["data_origin"],
-        recipient=Recipient(
-            name=recipient["name"], relationship=recipient["relationship"],
-            safeguards=tuple(dict.fromkeys(recipient["safeguards"])), handles_data=recipient["handles_data"],
-            links_to_individuals=recipient["links_to_individuals"], academic_institution=recipient["academic_institution"],
-        ),
-        basis=Basis(consent=basis["consent"], exception=basis["exception"], opt_out=basis["opt_out"],
-                    public_announcement=basis["public_announcement"]),
+        exporter_role=data["exporter_role"],
+        recipient=_recipient(recipient),
+        basis=_basis(basis),
         reference=data["reference"],
+        onward=tuple(Leg(destination=leg["destination"], recipient=_recipient(leg["recipient"]), basis=_basis(leg["basis"]))
+                     for leg in data["onward"]),
     )
+
+
+def _check_legs(rt: Runtime, data: dict) -> None:
+    """Raise RequestInvalid naming each onward leg that leaves a country with no regime, or stays in it."""
+    errors: dict[str, list[str]] = {}
+    exporter = data["destination"]
+    for i, leg in enumerate(data["onward"]):
+        path = f"onward[{i}].destination"
+        where = "the destination" if i == 0 else f"the destination of onward[{i - 1}]"
+        if exporter == "unknown":
+            errors[path] = [f"This leg leaves {where}, which is not identified (\"unknown\"): the regime that "
+                            "governs it cannot be selected. Name that country, or end the journey there."]
+        elif rt.book.for_origin(exporter) is None:
+            errors[path] = [f"This leg leaves {where}, {exporter}, where no regime is known ({supported(rt)})."]
+        elif leg["destination"] == exporter:
+            errors[path] = [domestic(exporter)]
+        exporter = leg["destination"]
+    if errors:
+        raise RequestInvalid(errors, detail="An onward leg cannot be decided.")
+
+
+def _recipient(data: dict) -> Recipient:
+    return Recipient(
+        name=data["name"], relationship=data["relationship"],
+        safeguards=tuple(dict.fromkeys(data["safeguards"])), handles_data=data["handles_data"],
+        links_to_individuals=data["links_to_individuals"], academic_institution=data["academic_institution"],
+        role=data["role"] or default_role(data["relationship"]), transfer_assessment=data["transfer_assessment"],
+    )
+
+
+def _basis(data: dict) -> Basis:
+    return Basis(consent=data["consent"], exception=data["exception"], opt_out=data["opt_out"],
+                 public_announcement=data["public_announcement"], derogation=data["derogation"],
+                 occasional=data["occasional"])
+
+
+def origins(rt: Runtime) -> list[str]:
+    """Every origin a loaded ruleset decides for: the rulesets in order (APPI first), each one's as listed."""
+    return list(dict.fromkeys(o for rs in rt.book.rulesets.values() for o in rs.origins))
+
+
+def supported(rt: Runtime) -> str:
+    """Name the regimes and the origins each one decides for, for messages."""
+    return "supported: " + "; ".join(f"{rs.regime} for {', '.join(rs.origins)}" for rs in rt.book.rulesets.values())
 
 
 def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
@@ -97,8 +139,53 @@ def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None
     return engine.evaluate(request, ruleset, book, profile, matcher or rt.matcher)
 
 
+def leg_requests(rt: Runtime, request: TransferRequest, book: RuleBook | None = None) -> tuple[TransferRequest, ...]:
+    """Split a validated journey into one request per leg, the top-level transfer first."""
+    book = book or rt.book
+    return journeys.leg_requests(request, lambda code: getattr(book.for_origin(code), "regime", None))
+
+
+def decide_journey(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None,
+                   matcher=None) -> journeys.Journey:
+    """Decide every leg of a journey under the regime of the country it leaves, and combine them."""
+    book = book or rt.book
+    legs = leg_requests(rt, request, book)
+    for i, leg in enumerate(legs):
+        if book.for_origin(leg.origin) is None:  # candidate rules in a replay may lack a regime
+            raise RequestInvalid({f"onward[{i - 1}].destination" if i else "origin":
+                                  [f"No regime is known for {leg.origin} ({supported(rt)})."]})
+    decisions = [evaluate(rt, leg, book, profiles, matcher) for leg in legs]
+    return journeys.combine(legs, decisions, book.citations.get, _labels(book, profiles or rt.profiles, request.as_of))
+
+
+def _labels(book: RuleBook, profiles, as_of: date) -> journeys.Labels:
+    """Name countries and routes as a journey's summary shows them."""
+
+    def country(code: str) -> tuple[str, str]:
+        if code == "unknown":
+            return "a country not yet identified", "未特定の国"
+        try:
+            profile = profiles.get(code, as_of)
+        except UnknownCountry:
+            return code, code
+        return profile.name, profile.name_ja
+
+    def route(ruleset: str, route_id: str) -> tuple[str, str]:
+        r = book.rulesets[ruleset].route(route_id)
+        return r.title, r.title_ja
+
+    return journeys.Labels(country, route)
+
+
+def answer(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
+    """Decide a request, or a journey when it has onward legs (both answer `.to_dict()`)."""
+    if request.onward:
+        return decide_journey(rt, request, book, profiles, matcher)
+    return evaluate(rt, request, book, profiles, matcher)
+
+
 def _respond(rt: Runtime, request: TransferRequest) -> dict:
-    decision = evaluate(rt, request)
+    decision = answer(rt, request)
     body = {"decision_id": str(ULID())}
     body.update(decision.to_dict())
     body["evaluated_at"] = rt.clock().strftime(TIMESTAMP)
@@ -179,6 +266,8 @@ def log_filter(args: Mapping, empty_is_absent: bool = True) -> LogFilter:
         criteria["until"] = (data["to"] + timedelta(microseconds=1)).strftime(TIMESTAMP)
     if data["records"] is not None:
         criteria["records_required"] = data["records"] == "required"
+    if data["regime"] is not None:  # the log's ruleset_name: the ruleset of the top-level transfer
+        criteria["ruleset_name"] = data["regime"].lower()
     keep = {k: v for k, v in given.items() if k not in ("cursor",)}
     return LogFilter(criteria, data["limit"], data["cursor"], data["order"] == "desc", keep)
 

@@ -168,6 +168,7 @@ def list_decisions():
         - {in: query, name: reference, schema: {type: string}, description: "The caller's reference; matches masked (hash mode) entries too."}
         - {in: query, name: caller, schema: {type: string}, description: The key id that asked.}
         - {in: query, name: records, schema: {type: string, enum: [required, not_required]}}
+        - {in: query, name: regime, schema: {type: string, enum: [APPI, GDPR, UK_GDPR, appi, gdpr, uk_gdpr]}, description: "The regime of the top-level transfer (a journey's first leg), or its ruleset's name."}
         - {in: query, name: order, schema: {type: string, enum: [desc, asc], default: desc}}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
         - {in: query, name: cursor, schema: {type: integer}, description: next_cursor of the previous page.}

@@ -46,8 +46,8 @@ def countries() -> transfer_form.CountryIndex:
 
 
 def origins() -> list[str]:
-    """The origins a loaded ruleset decides for (JP selects the APPI)."""
-    return sorted({o for rs in runtime().book.rulesets.values() for o in rs.origins})
+    """The origins a loaded ruleset decides for, JP (the APPI) first."""
+    return service.origins(runtime())
 
 
 def registry_citation(ref: str) -> dict:
