@@ -32,13 +32,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import threading
+import time
 from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -330,7 +332,9 @@ class DecisionLog:
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
             self._sqlite_transactions()
-        self._group = _GroupCommit(self._write)
+        self._group = _GroupCommit(self._observed_write)
+        # Told the entries and seconds of each commit that succeeded (the metrics).
+        self.on_commit: Callable[[int, float], None] | None = None
 
     @staticmethod
     def _engine_options(url, timeout):
@@ -402,6 +406,16 @@ class DecisionLog:
     def close(self) -> None:
         """Release every pooled connection (before a fork, or at the end of a test)."""
         self.engine.dispose()
+
+    def _observed_write(self, rows: list[dict], *args) -> None:
+        """Write one group commit, then tell `on_commit` its entries and seconds."""
+        started = time.perf_counter()
+        self._write(rows, *args)
+        if self.on_commit is not None:
+            try:
+                self.on_commit(len(rows), time.perf_counter() - started)
+            except Exception:  # the entries are committed: a failing observer must not fail their callers
+                logging.getLogger(__name__).exception("the commit observer failed")
 
     # ------------------------------------------------------------------ writing
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from time import perf_counter
 from typing import Callable, Iterator, Mapping
 
 from marshmallow import ValidationError
@@ -25,6 +26,16 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class Observer:
+    """What the service reports as it decides (the metrics implement it); this one ignores it all."""
+
+    def engine(self, seconds: float) -> None:
+        """One engine step took `seconds`."""
+
+    def decided(self, response: dict) -> None:
+        """A decision was logged and is being returned."""
+
+
 @dataclass
 class Runtime:
     """What a decision needs, built once per worker by create_app (or by a CLI command)."""
@@ -34,6 +45,7 @@ class Runtime:
     matcher: Matcher
     log: DecisionLog | None
     clock: Callable[[], datetime] = field(default=_utc_now)
+    observer: Observer = field(default_factory=Observer)
 
     @classmethod
     def build(cls, rulesets_dir, profiles_dir, log: DecisionLog | None, clock=None) -> "Runtime":
@@ -50,6 +62,29 @@ class Runtime:
         if schema is None:
             schema = self.__dict__["_schema"] = TransferRequestSchema(categories=self.book.taxonomy.categories)
         return schema
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Rules and profiles loaded and checked once (by `serve`'s master process) and handed to the workers it starts.
+
+    `reload` says how the last reload (SIGHUP) went: None before any, else a dict with
+    `status` ("reloaded" or "failed": the previous rules and profiles stayed loaded) and `at`.
+    """
+
+    book: RuleBook
+    profiles: object  # profiles.ProfileStore
+    reload: dict | None = None
+
+    @classmethod
+    def load(cls, rulesets_dir, profiles_dir, reload: dict | None = None) -> "Loaded":
+        """Load and check rules and profiles (compiling the rules too); raise on any invalid data file."""
+        rt = Runtime.build(rulesets_dir, profiles_dir, log=None)
+        return cls(rt.book, rt.profiles, reload)
+
+    def runtime(self, log: DecisionLog) -> Runtime:
+        """A worker's runtime over these rules and profiles, with its own compiled matcher."""
+        return Runtime(self.book, self.profiles, compile_matcher(self.book), log)
 
 
 def compile_matcher(book: RuleBook) -> Matcher:
@@ -136,7 +171,10 @@ def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None
     profiles = profiles or rt.profiles
     ruleset = book.for_origin(request.origin)
     profile = None if request.destination == "unknown" else profiles.get(request.destination, request.as_of)
-    return engine.evaluate(request, ruleset, book, profile, matcher or rt.matcher)
+    started = perf_counter()  # timed here: the engine itself knows no clocks
+    decision = engine.evaluate(request, ruleset, book, profile, matcher or rt.matcher)
+    rt.observer.engine(perf_counter() - started)
+    return decision
 
 
 def leg_requests(rt: Runtime, request: TransferRequest, book: RuleBook | None = None) -> tuple[TransferRequest, ...]:
@@ -193,17 +231,23 @@ def _respond(rt: Runtime, request: TransferRequest) -> dict:
     return body
 
 
-def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False) -> dict:
-    """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable)."""
+def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False,
+           request_id: str | None = None) -> dict:
+    """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable).
+
+    `request_id` (the HTTP request's, or the CLI run's) is stored with the log entry.
+    """
     request = validate(rt, payload)
     response = _respond(rt, request)
     if not dry_run:
-        rt.log.append([entry_for(request.to_dict(), response, caller, role, rt.log.mask)])
+        rt.log.append([entry_for(request.to_dict(), response, caller, role, rt.log.mask, request_id=request_id)])
+        rt.observer.decided(response)
     return response
 
 
 def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None = None,
-                 problem: Callable[[TransferGateError], dict], dry_run: bool = False) -> list[dict]:
+                 problem: Callable[[TransferGateError], dict], dry_run: bool = False,
+                 request_id: str | None = None) -> list[dict]:
     """Decide each request in order; a bad item gets its problem document in place.
 
     All decisions of a batch are logged in one transaction: either every one is logged and
@@ -217,10 +261,13 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
         except (RequestInvalid, UnknownCountry) as exc:
             out.append(problem(exc))
             continue
-        rows.append(entry_for(request.to_dict(), response, caller, role, rt.log.mask))
+        rows.append(entry_for(request.to_dict(), response, caller, role, rt.log.mask, request_id=request_id))
         out.append(response)
     if rows and not dry_run:
         rt.log.append(rows)
+        for answer in out:
+            if "decision_id" in answer:
+                rt.observer.decided(answer)
     return out
 
 

@@ -249,10 +249,17 @@ class HealthSchema(Schema):
     status = Text(validate=validate.Equal("ok"))
 
 
+class ReloadSchema(Schema):
+    status = Text(validate=validate.OneOf(("reloaded", "failed")),
+                  metadata={"description": "failed: a data file was invalid, the previous rules and profiles stay loaded."})
+    at = Text(metadata={"description": "When the reload (SIGHUP to serve) was tried, UTC."})
+
+
 class ReadinessSchema(Schema):
     status = Text(validate=validate.Equal("ready"))
     rulesets = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     profiles = Text()
+    reload = fields.Nested(ReloadSchema, metadata={"description": "The last reload's outcome; absent before any."})
 
 
 class KeySchema(Schema):

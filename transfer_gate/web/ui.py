@@ -21,6 +21,7 @@ from ..model import DEROGATIONS, OUTCOMES, PARTNER_SAFEGUARDS, PARTY_ROLES, TRAN
 from . import problems, transfer_form
 from .access import HOME, allowed, session_identity
 from .identity import caller
+from .tracing import request_id
 from .translations import (COOKIE, COOKIE_MAX_AGE, LANGUAGES, date_words, duration, label, language, localized,
                            safe_next)
 
@@ -208,7 +209,7 @@ def create_decision():
         if errors:
             service.validate(rt, body)  # the contract's own errors for the other fields, nothing logged
         else:
-            answer = service.decide(rt, body, caller=who, role=role)
+            answer = service.decide(rt, body, caller=who, role=role, request_id=request_id())
             return redirect(url_for("ui.decision", decision_id=answer["decision_id"]), 303)
     except RequestInvalid as exc:
         # The service speaks the API's English; a Japanese page says in Japanese that the value was refused.
