@@ -327,7 +327,18 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("CN", "localization"), ("RU", "government_access"), ("RU", "localization"),
     ("VN", "government_access"), ("VN", "localization"), ("IN", "government_access"),
     ("IN", "localization"), ("TR", "government_access"), ("HK", "government_access"),
-    ("AU", "government_access"),
+    ("AU", "government_access"), ("KR", "government_access"), ("SG", "government_access"),
+    ("CA", "localization"), ("PH", "government_access"), ("TW", "government_access"),
+    ("TH", "government_access"), ("ID", "government_access"), ("ID", "localization"),
+    ("MY", "government_access"), ("BR", "government_access"), ("MX", "government_access"),
+    ("CH", "government_access"), ("IL", "government_access"), ("NZ", "government_access"),
+    ("TR", "localization"), ("AU", "localization"), ("AE", "localization"),
+    ("KH", "government_access"), ("ZA", "government_access"), ("KR", "localization"),
+    ("BR", "localization"), ("CH", "localization"), ("TH", "localization"),
+    ("MM", "government_access"), ("LA", "government_access"), ("QA", "government_access"),
+    ("SG", "localization"), ("CA", "government_access"), ("MX", "localization"),
+    ("TW", "localization"), ("PE", "government_access"), ("CO", "government_access"),
+    ("CL", "government_access"), ("ZA", "localization"),
 }
 
 
@@ -372,7 +383,7 @@ def test_the_country_api_says_not_assessed_and_lists_stale_sections(client):
 
 
 def test_an_informed_consent_notice_for_an_unassessed_country_says_so(client):
-    body = {"origin": "JP", "destination": "KR", "as_of": "2026-12-02",
+    body = {"origin": "JP", "destination": "TN", "as_of": "2026-12-02",
             "data_categories": ["personal_data"], "basis": {"consent": "informed"}}
     answer = client.post("/v1/decisions", json=body).get_json()
     [notice] = [c for c in answer["conditions"] if c["id"] == "appi.28-2.information-given"]
