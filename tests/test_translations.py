@@ -13,7 +13,7 @@ from tests.interface_text import english_interface_texts
 from tests.officer_pages import officer_pages, record_answers
 from transfer_gate.engine import destination_details
 from transfer_gate.facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
-from transfer_gate.model import OUTCOMES
+from transfer_gate.model import DEROGATIONS, OUTCOMES, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
 from transfer_gate.profiles import GLOBAL_CBPR_STATUSES, OECD8_PRINCIPLES
 from transfer_gate.web import translations
 from transfer_gate.web.translations import LABELS
@@ -91,6 +91,11 @@ def test_the_compiled_catalogue_matches_the_po_file():
     ("oecd8", OECD8_PRINCIPLES),
     ("global_cbpr", GLOBAL_CBPR_STATUSES),
     ("data_origin", ("none", "EU", "UK")),
+    ("safeguard", PARTNER_SAFEGUARDS),
+    ("party_role", PARTY_ROLES),
+    ("transfer_assessment", TRANSFER_ASSESSMENTS),
+    ("derogation", DEROGATIONS),
+    ("role", ("officer", "auditor", "app", "admin")),
     ("topic", ("system", "oecd8_gaps", "government_access", "localization", "law")),
 ])
 def test_every_value_of_an_enumeration_has_a_label(kind, values):

@@ -10,6 +10,7 @@ from tests.conftest import API_KEYS, sign_in
 
 from transfer_gate.errors import LogUnavailable
 from transfer_gate.facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
+from transfer_gate.model import PARTNER_SAFEGUARDS
 
 # The README's example, as an officer fills it in: medical records to a US processor under a contract.
 MEDICAL_RECORDS_TO_US = {
@@ -70,13 +71,14 @@ def test_the_form_has_every_field_of_the_contract_request(client, app):
     assert {"origin", "destination", "data_categories", "data_origin", "recipient.name", "recipient.relationship",
             "recipient.safeguards", "recipient.handles_data", "recipient.links_to_individuals",
             "recipient.academic_institution", "basis.consent", "basis.exception", "basis.opt_out",
-            "basis.public_announcement", "as_of", "reference", "csrf_token"} <= names
+            "basis.public_announcement", "as_of", "reference", "csrf_token", "exporter_role", "recipient.role",
+            "recipient.transfer_assessment", "basis.derogation", "basis.occasional"} <= names
     taxonomy = app.extensions["transfer_gate"].book.taxonomy
     offered = re.findall(r'name="data_categories" value="([^"]+)"', html)
     assert sorted(offered) == sorted(taxonomy.categories)
     select = re.search(r'name="recipient.relationship".*?</select>', html, re.S).group(0)
     assert sorted(re.findall(r'<option value="([^"]+)"', select)) == sorted(RELATIONSHIPS)
-    assert sorted(re.findall(r'name="recipient.safeguards" value="([^"]+)"', html)) == sorted(SAFEGUARDS)
+    assert sorted(re.findall(r'name="recipient.safeguards" value="([^"]+)"', html)) == sorted(SAFEGUARDS + PARTNER_SAFEGUARDS)
     assert sorted(re.findall(r'name="basis.consent" value="([^"]+)"', html)) == sorted(CONSENTS)
     for value in EXCEPTIONS:
         assert f'<option value="{value}"' in html
@@ -475,3 +477,40 @@ def test_an_auditor_is_offered_no_officer_page(client_for, app):
     assert 'href="/audit"' in nav
     for href in ('href="/"', 'href="/scenarios"', 'href="/countries"'):
         assert href not in nav
+
+
+def test_a_gdpr_scenario_survives_the_form_both_ways_and_its_remedies_can_be_tried(client, app):
+    from transfer_gate import service
+
+    body = {"origin": "DE", "exporter_role": "processor", "destination": "US", "data_categories": ["personal_data"],
+            "recipient": {"relationship": "third_party", "role": "processor", "safeguards": ["bcr"],
+                          "transfer_assessment": "cannot_protect"},
+            "basis": {"derogation": "legal_claims", "occasional": True}, "as_of": "2026-11-27"}
+    rt = app.extensions["transfer_gate"]
+    with app.app_context():
+        answer = service.decide(rt, body, caller="env-officer-1", role="officer")
+    page = client.get(f"/?decision={answer['decision_id']}").get_data(as_text=True)
+    assert re.search(r'<option value="processor" selected>', page)
+    assert re.search(r'value="bcr" checked', page)
+    assert re.search(r'<option value="cannot_protect" selected>', page)
+    assert re.search(r'<option value="legal_claims" selected>', page)
+    assert re.search(r'name="basis.occasional" value="true" checked', page)
+    # decided again from the form as it was filled, the request is the same
+    resp = decide(client, **{"origin": "DE", "exporter_role": "processor", "destination": "US",
+                             "data_categories": ["personal_data"], "recipient.relationship": "third_party",
+                             "recipient.role": "processor", "recipient.safeguards": ["bcr"],
+                             "recipient.transfer_assessment": "cannot_protect", "basis.derogation": "legal_claims",
+                             "basis.occasional": "true", "recipient.name": "", "reference": ""})
+    again = rt.log.get(resp.headers["Location"].rsplit("/", 1)[1])["request"]
+    logged_first = rt.log.get(answer["decision_id"])["request"]
+    for key in ("exporter_role", "recipient", "basis"):
+        assert again[key] == logged_first[key], key
+    with app.app_context():
+        denied = service.decide(rt, {"origin": "DE", "destination": "US", "data_categories": ["personal_data"],
+                                     "as_of": "2026-11-27"}, caller="env-officer-1", role="officer")
+    tried = [r for r in denied["remedies"] if r["apply"]]
+    assert tried  # the DPF, the SCCs with an assessment: each a change the form can make
+    for remedy in tried:
+        resp = client.get(f"/?decision={denied['decision_id']}&remedy={remedy['id']}")
+        assert resp.status_code == 200
+        assert "Nothing in the form needed to change." not in text_of(resp), remedy["id"]

@@ -17,7 +17,7 @@ from werkzeug.exceptions import NotFound
 from .. import scenario_library, service
 from ..errors import EngineFailure, LogUnavailable, RequestInvalid, UnknownCountry
 from ..facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
-from ..model import OUTCOMES
+from ..model import DEROGATIONS, OUTCOMES, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
 from . import problems, transfer_form
 from .access import HOME, allowed, session_identity
 from .identity import caller
@@ -122,6 +122,10 @@ def render_form(values, errors=None, status=200, notice=None, notice_items=()):
         kinds=rt.book.taxonomy.kinds,
         relationships=RELATIONSHIPS,
         safeguards=SAFEGUARDS,
+        partner_safeguards=PARTNER_SAFEGUARDS,
+        party_roles=PARTY_ROLES,
+        transfer_assessments=TRANSFER_ASSESSMENTS,
+        derogations=DEROGATIONS,
         consents=CONSENTS,
         exceptions=EXCEPTIONS,
         data_origins=transfer_form.DATA_ORIGINS,
@@ -169,7 +173,9 @@ def index():
 def value_words(path: str, value) -> str:
     """A request field's value in words: the label of a contract value, a country's or category's name, yes or no."""
     kinds = {"basis.consent": "consent", "basis.exception": "exception", "recipient.relationship": "relationship",
-             "recipient.safeguards": "safeguard", "data_origin": "data_origin"}
+             "recipient.safeguards": "safeguard", "data_origin": "data_origin", "exporter_role": "party_role",
+             "recipient.role": "party_role", "recipient.transfer_assessment": "transfer_assessment",
+             "basis.derogation": "derogation"}
     if path in kinds:
         return label(kinds[path], value if value is not None else "none") or gettext("None")
     if isinstance(value, bool):
