@@ -5,9 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from .access import HOME, keyring, session_identity
-from .translations import gettext
+from .translations import label
 
 bp = Blueprint("account", __name__)
 
@@ -36,12 +37,12 @@ def signin():
     if identity is None:
         current_app.logger.info("sign-in refused: unknown or revoked key")
         return render_template("account/signin.html", next=target, identity=None,
-                               error=gettext("signin.unknown_key")), 403
+                               error=gettext("That key is unknown or has been revoked.")), 403
     if identity.role not in HOME:
         current_app.logger.info("sign-in refused: key %s has the role %s, which has no pages",
                                 identity.key_id, identity.role)
         return render_template("account/signin.html", next=target, identity=None,
-                               error=gettext("signin.no_pages", role=identity.role)), 403
+                               error=gettext("Keys with the role %(role)s have no pages here; use the key with the API as 'Authorization: Bearer <key>'.", role=label("role", identity.role))), 403
     session.clear()  # a fresh session on every sign-in: nothing carried over from before it
     session.permanent = True
     session["key_id"] = identity.key_id
