@@ -186,3 +186,15 @@ def test_the_law_watch_lists_the_profiles_whose_review_is_due(app):
     assert us["name_ja"] == "アメリカ合衆国"
     assert {s["section"] for s in us["sections"]} >= {"law", "government_access"}
     assert all(s["due"] <= "2028-12-01" for s in us["sections"])
+
+
+def test_a_journey_carries_each_legs_notices_with_the_leg(client):
+    body = {"origin": "DE", "destination": "JP", "data_categories": ["personal_data"],
+            "onward": [{"destination": "US", "recipient": {"relationship": "outsourcee",
+                                                           "safeguards": ["contract_measures"]}}],
+            "as_of": "2026-12-01"}
+    answer = client.post("/v1/decisions", json=body).get_json()
+    assert answer["outcome"] != "deny", answer["deny_reasons"]
+    processor = [n for n in answer["notices"] if n["change"] == "appi-2026.processor-duties"]
+    assert [n["leg"] for n in processor] == [1]
+    assert [n["change"] for n in answer["legs"][1]["notices"]] == [n["change"] for n in answer["notices"]]

@@ -9,9 +9,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from tests.interface_text import english_interface_texts
+from tests.officer_pages import officer_pages, record_answers
 from transfer_gate.engine import destination_details
 from transfer_gate.facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
-from transfer_gate.model import OUTCOMES
+from transfer_gate.model import DEROGATIONS, OUTCOMES, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
 from transfer_gate.profiles import GLOBAL_CBPR_STATUSES, OECD8_PRINCIPLES
 from transfer_gate.web import translations
 from transfer_gate.web.translations import LABELS
@@ -89,6 +91,11 @@ def test_the_compiled_catalogue_matches_the_po_file():
     ("oecd8", OECD8_PRINCIPLES),
     ("global_cbpr", GLOBAL_CBPR_STATUSES),
     ("data_origin", ("none", "EU", "UK")),
+    ("safeguard", PARTNER_SAFEGUARDS),
+    ("party_role", PARTY_ROLES),
+    ("transfer_assessment", TRANSFER_ASSESSMENTS),
+    ("derogation", DEROGATIONS),
+    ("role", ("officer", "auditor", "app", "admin")),
     ("topic", ("system", "oecd8_gaps", "government_access", "localization", "law")),
 ])
 def test_every_value_of_an_enumeration_has_a_label(kind, values):
@@ -183,3 +190,46 @@ def test_localized_falls_back_to_english_when_no_japanese_text_exists(app):
         assert translations.localized({"text": "x", "text_ja": "エックス"}) == "エックス"
         assert translations.localized({"text": "x", "text_ja": ""}) == "x"
         assert translations.localized({"title": "t"}, "title") == "t"
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@pytest.fixture
+def officer_ja(officer):
+    officer.set_cookie("lang", "ja")
+    return officer
+
+
+def test_the_english_text_finder_finds_an_untranslated_message():
+    html = "<body><h1>判定</h1><p>Why it is not allowed</p><p lang='en'>Why it is not allowed</p><p>Route</p></body>"
+    assert english_interface_texts(html) == ["Route", "Why it is not allowed"]
+    assert english_interface_texts("<body><p>Route 66 Inc.</p><code>Decided by</code></body>") == []
+
+
+def test_no_japanese_officer_page_shows_an_english_interface_text(app, officer_ja):
+    pages = officer_pages(record_answers(app))
+    shown = {}
+    for name, path in pages.items():
+        resp = officer_ja.get(path)
+        assert resp.status_code in (200, 404), (name, resp.status_code)
+        html = resp.get_data(as_text=True)
+        assert '<html lang="ja">' in html, name
+        left = english_interface_texts(html)
+        if left:
+            shown[name] = left
+    assert shown == {}
+
+
+def test_the_form_with_errors_and_the_account_pages_show_no_english_interface_text(app, officer_ja, anonymous):
+    html = officer_ja.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    resp = officer_ja.post("/decisions", data={"csrf_token": token, "origin": "JP", "destination": "Atlantis",
+                                               "as_of": "2026-13-01", "reference": "x" * 201})
+    assert resp.status_code == 422
+    assert english_interface_texts(resp.get_data(as_text=True)) == []
+    anonymous.set_cookie("lang", "ja")
+    assert english_interface_texts(anonymous.get("/signin").get_data(as_text=True)) == []
+    refused = anonymous.post("/signin", data={"key": "nope"})
+    assert refused.status_code in (400, 403)
+    assert english_interface_texts(refused.get_data(as_text=True)) == []

@@ -33,11 +33,15 @@ DEFAULTS = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
     "LOG_MASK": "",  # request fields the log keeps only masked: recipient.name, reference
     "LOG_MASK_MODE": "hash",  # hash (HMAC-SHA256 keyed with SECRET_KEY) or redact
+    "METRICS_ADDRESSES": "127.0.0.1,::1",  # client addresses /metrics answers (comma-separated)
     "CANDIDATE_RULESETS_DIR": None,  # rules the auditors' replay page can compare against
     "CANDIDATE_PROFILES_DIR": None,  # country profiles the replay page can compare against
     "TIMEZONE": "Asia/Tokyo",  # the zone the pages show times in (an IANA name); the log keeps UTC
 }
 MIN_SECRET_KEY_LENGTH = 32
+# gunicorn kills a worker silent for this long (its default `timeout`, which `serve` keeps):
+# a request deadline must end well before it.
+WORKER_TIMEOUT = 30
 
 
 def init_app(app, test_config=None) -> None:

@@ -399,6 +399,36 @@ def duration_words(duration: str) -> tuple[str, str]:
     return " and ".join(en), "".join(ja)
 
 
+_explained: dict = {}
+
+
+def _explained_key(what: str, answer: _KindAnswer, ruleset: Ruleset, view) -> tuple:
+    # A kind's paths and remedies follow from the rules that fired for it and the destination.
+    return (what, ruleset.digest, frozenset(r.id for r in answer.rules), view[0])
+
+
+def _kind_paths(answer: _KindAnswer, ruleset: Ruleset, view) -> tuple[Path, ...]:
+    """A kind's paths, memoised per ruleset, fired rules and destination profile."""
+    key = _explained_key("paths", answer, ruleset, view)
+    found = _explained.get(key)
+    if found is None:
+        if len(_explained) > _MEMO_LIMIT:
+            _explained.clear()
+        found = _explained[key] = tuple(_paths(answer, ruleset, view[1]))
+    return found
+
+
+def _kind_remedies(answer: _KindAnswer, ruleset: Ruleset, view) -> list[Remedy]:
+    """A denied kind's remedies, closest first, memoised as its paths are."""
+    key = _explained_key("remedies", answer, ruleset, view)
+    found = _explained.get(key)
+    if found is None:
+        if len(_explained) > _MEMO_LIMIT:
+            _explained.clear()
+        found = _explained[key] = tuple(_ranked(_remedies(answer, _kind_paths(answer, ruleset, view), ruleset, view[1]), ruleset))
+    return list(found)
+
+
 _summaries: dict = {}
 _MAX_CLAUSES = 3
 
@@ -460,7 +490,7 @@ def _merge_records(specs, ctx) -> Records:
 
 def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile, matcher) -> Decision:
     """Decide one request under one ruleset; `profile` is the destination's profile or None if unknown."""
-    kinds = book.taxonomy.kinds_of(request.data_categories, request.data_origin)
+    kinds = book.taxonomy.kinds_of(request.data_categories, request.data_origin, ruleset.regime)
     base = base_facts(request, profile)
     facts = [dict(base, kind=kind, id=kind) for kind in kinds]
     fired = matcher.match(ruleset.name, facts)
@@ -499,7 +529,7 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
                 prior = conditions.get(c.id)
                 conditions[c.id] = c if prior is None else replace(prior, kinds=tuple(dict.fromkeys(prior.kinds + c.kinds)))
     records = _merge_records([s for a in answers for s in a.records], ctx) if outcome != "deny" else Records()
-    decisive_paths = _paths(decisive, ruleset, ctx)
+    decisive_paths = _kind_paths(decisive, ruleset, view)
     remedies: list[Remedy] = []
     deny_reasons: tuple[dict, ...] = ()
     if outcome == "deny":
@@ -507,7 +537,7 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
         covers: dict = {}  # remedy key -> the denied kinds it speaks to
         own: dict = {}  # denied kind -> its own remedies, closest first
         for a in counted:
-            own[a.kind] = _ranked(_remedies(a, decisive_paths if a is decisive else _paths(a, ruleset, ctx), ruleset, ctx), ruleset)
+            own[a.kind] = _kind_remedies(a, ruleset, view)
             for r in own[a.kind]:
                 key = r.route or r.id
                 by_key[key] = r if key not in by_key else _merge_remedy(by_key[key], r)

@@ -22,7 +22,7 @@ import yaml
 
 from . import scenarios, service
 from .errors import RequestInvalid, UnknownCountry
-from .model import Basis, Recipient, TransferRequest
+from .model import Basis, Recipient, TransferRequest, default_role
 
 metadata = sa.MetaData()
 saved_scenarios = sa.Table(
@@ -161,9 +161,15 @@ def compact_request(body: dict) -> dict:
     out = {}
     for key, value in body.items():
         if key in defaults:
-            kept = {k: v for k, v in value.items() if v is not None and v != defaults[key].get(k)}
+            implied = dict(defaults[key])
+            if key == "recipient":  # the role the relationship implies is the default
+                implied["role"] = default_role(value.get("relationship", "third_party"))
+            kept = {k: v for k, v in value.items() if v is not None and v != implied.get(k)}
             if kept:
                 out[key] = kept
+        elif key == "onward":
+            if value:  # each leg compacted like the top level; no legs is the default
+                out[key] = [compact_request(leg) for leg in value]
         elif value is not None and (key not in top or value != top[key]):
             out[key] = value
     return out

@@ -27,6 +27,7 @@ BOOLEAN_FIELDS = (
     "recipient.academic_institution",
     "basis.opt_out",
     "basis.public_announcement",
+    "basis.occasional",
 )
 DATA_ORIGINS = ("EU", "UK")
 UNKNOWN = "unknown"
@@ -166,6 +167,7 @@ def request_from_form(form: MultiDict, countries: CountryIndex) -> tuple[dict, d
 
     body = {
         "origin": origin,
+        "exporter_role": form.get("exporter_role") or "controller",
         "destination": destination or destination_text,
         "data_categories": categories,
         "data_origin": text("data_origin"),
@@ -173,10 +175,13 @@ def request_from_form(form: MultiDict, countries: CountryIndex) -> tuple[dict, d
             "name": text("recipient.name"),
             "relationship": form.get("recipient.relationship") or "third_party",
             "safeguards": form.getlist("recipient.safeguards"),
+            "role": text("recipient.role"),
+            "transfer_assessment": form.get("recipient.transfer_assessment") or "not_done",
         },
         "basis": {
             "consent": form.get("basis.consent") or "none",
             "exception": text("basis.exception"),
+            "derogation": text("basis.derogation"),
         },
         "as_of": text("as_of"),
         "reference": text("reference"),
@@ -193,12 +198,16 @@ def form_from_request(body: dict, countries: CountryIndex, lang: str) -> MultiDi
     basis = body.get("basis") or {}
     items = [
         ("origin", body.get("origin") or ""),
+        ("exporter_role", body.get("exporter_role") or "controller"),
         ("destination", countries.label(body.get("destination"), lang)),
         ("data_origin", body.get("data_origin") or ""),
         ("recipient.name", recipient.get("name") or ""),
         ("recipient.relationship", recipient.get("relationship") or "third_party"),
+        ("recipient.role", recipient.get("role") or ""),
+        ("recipient.transfer_assessment", recipient.get("transfer_assessment") or "not_done"),
         ("basis.consent", basis.get("consent") or "none"),
         ("basis.exception", basis.get("exception") or ""),
+        ("basis.derogation", basis.get("derogation") or ""),
         ("as_of", body.get("as_of") or ""),
         ("reference", body.get("reference") or ""),
     ]
@@ -214,8 +223,9 @@ def form_from_request(body: dict, countries: CountryIndex, lang: str) -> MultiDi
 
 
 # The request fields a remedy's `apply` may change: the fields this form has.
-FORM_FIELDS = frozenset({"origin", "destination", "data_categories", "data_origin", "recipient.name",
-                         "recipient.relationship", "recipient.safeguards", "basis.consent", "basis.exception",
+FORM_FIELDS = frozenset({"origin", "exporter_role", "destination", "data_categories", "data_origin", "recipient.name",
+                         "recipient.relationship", "recipient.safeguards", "recipient.role",
+                         "recipient.transfer_assessment", "basis.consent", "basis.exception", "basis.derogation",
                          "as_of", "reference", *BOOLEAN_FIELDS})
 
 
@@ -252,7 +262,8 @@ def apply_changes(body: dict, changes: list[dict]) -> tuple[dict, list[dict]]:
 
 def blank_form(origin: str) -> MultiDict:
     """The form as a new scenario starts: the contract's defaults."""
-    return MultiDict([("origin", origin), ("recipient.relationship", "third_party"), ("basis.consent", "none"),
+    return MultiDict([("origin", origin), ("exporter_role", "controller"), ("recipient.relationship", "third_party"),
+                      ("recipient.transfer_assessment", "not_done"), ("basis.consent", "none"),
                       ("recipient.handles_data", "true")])
 
 

@@ -17,10 +17,11 @@ from werkzeug.exceptions import NotFound
 from .. import scenario_library, service
 from ..errors import EngineFailure, LogUnavailable, RequestInvalid, UnknownCountry
 from ..facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
-from ..model import OUTCOMES
+from ..model import DEROGATIONS, OUTCOMES, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
 from . import problems, transfer_form
 from .access import HOME, allowed, session_identity
 from .identity import caller
+from .tracing import request_id
 from .translations import (COOKIE, COOKIE_MAX_AGE, LANGUAGES, date_words, duration, label, language, localized,
                            safe_next)
 
@@ -46,8 +47,8 @@ def countries() -> transfer_form.CountryIndex:
 
 
 def origins() -> list[str]:
-    """The origins a loaded ruleset decides for (JP selects the APPI)."""
-    return sorted({o for rs in runtime().book.rulesets.values() for o in rs.origins})
+    """The origins a loaded ruleset decides for, JP (the APPI) first."""
+    return service.origins(runtime())
 
 
 def registry_citation(ref: str) -> dict:
@@ -122,6 +123,10 @@ def render_form(values, errors=None, status=200, notice=None, notice_items=()):
         kinds=rt.book.taxonomy.kinds,
         relationships=RELATIONSHIPS,
         safeguards=SAFEGUARDS,
+        partner_safeguards=PARTNER_SAFEGUARDS,
+        party_roles=PARTY_ROLES,
+        transfer_assessments=TRANSFER_ASSESSMENTS,
+        derogations=DEROGATIONS,
         consents=CONSENTS,
         exceptions=EXCEPTIONS,
         data_origins=transfer_form.DATA_ORIGINS,
@@ -169,7 +174,9 @@ def index():
 def value_words(path: str, value) -> str:
     """A request field's value in words: the label of a contract value, a country's or category's name, yes or no."""
     kinds = {"basis.consent": "consent", "basis.exception": "exception", "recipient.relationship": "relationship",
-             "recipient.safeguards": "safeguard", "data_origin": "data_origin"}
+             "recipient.safeguards": "safeguard", "data_origin": "data_origin", "exporter_role": "party_role",
+             "recipient.role": "party_role", "recipient.transfer_assessment": "transfer_assessment",
+             "basis.derogation": "derogation"}
     if path in kinds:
         return label(kinds[path], value if value is not None else "none") or gettext("None")
     if isinstance(value, bool):
@@ -203,7 +210,7 @@ def create_decision():
         if errors:
             service.validate(rt, body)  # the contract's own errors for the other fields, nothing logged
         else:
-            answer = service.decide(rt, body, caller=who, role=role)
+            answer = service.decide(rt, body, caller=who, role=role, request_id=request_id())
             return redirect(url_for("ui.decision", decision_id=answer["decision_id"]), 303)
     except RequestInvalid as exc:
         # The service speaks the API's English; a Japanese page says in Japanese that the value was refused.
@@ -493,7 +500,7 @@ API_PATHS = ("/v1/", "/healthz", "/readyz", "/openapi.json")
 @bp.app_errorhandler(NotFound)
 def _not_found(exc):
     """A page in the reader's language for every unknown page a browser asks for; problem+json for the API."""
-    if request.path.startswith(API_PATHS) or not request.accept_mimetypes.accept_html:
+    if request.path.startswith(API_PATHS) or request.accept_mimetypes.best in ("application/json", problems.MEDIA_TYPE):
         return problems.respond(problems.problem_body(404, exc.name, exc.description or exc.name, "not-found"))
     detail = exc.description if exc.description != NotFound.description else None
     return render_template("error.html", title=gettext("Page not found"),
