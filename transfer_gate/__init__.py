@@ -17,7 +17,7 @@ def create_app(test_config=None, loaded=None) -> Flask:
     from .decision_log import DecisionLog, LogMask
     from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import access, account, api, audit, key_admin, metrics, openapi, problems, tracing, translations, ui
+    from .web import access, account, api, audit, key_admin, law_watch, metrics, openapi, problems, tracing, translations, ui
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
@@ -48,4 +48,5 @@ def create_app(test_config=None, loaded=None) -> Flask:
     csrf.exempt(api.bp)
     csrf.exempt(key_admin.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(law_watch.bp)
     return app

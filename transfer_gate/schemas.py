@@ -98,6 +98,8 @@ class TransferRequestSchema(Schema):
     onward = fields.List(fields.Nested(LegSchema), load_default=list, validate=validate.Length(max=MAX_ONWARD))
     as_of = fields.Date(allow_none=True, load_default=None)
     reference = Text()
+    # Some principals are children under 16 (the 2026 amendment's legal-representative regime).
+    principals_under_16 = Bool(load_default=False)
 
     def __init__(self, categories=(), **kw):
         super().__init__(**kw)

@@ -118,6 +118,7 @@ def validate(rt: Runtime, payload) -> TransferRequest:
         reference=data["reference"],
         onward=tuple(Leg(destination=leg["destination"], recipient=_recipient(leg["recipient"]), basis=_basis(leg["basis"]))
                      for leg in data["onward"]),
+        principals_under_16=data["principals_under_16"],
     )
 
 
@@ -335,3 +336,64 @@ def all_decisions(rt: Runtime, flt: LogFilter) -> Iterator[dict]:
 def logged_decision(rt: Runtime, decision_id: str) -> dict | None:
     """Return one logged decision with its request, or None."""
     return rt.log.get(decision_id)
+
+
+# --------------------------------------------------------------------------- the law watch
+
+LAW_WATCH_DAYS = 90  # how far back the law watch replays logged decisions
+LAW_WATCH_MAX_ENTRIES = 20_000  # at most this many of them (the newest); the answer says when it stopped
+
+
+def law_watch(rt: Runtime, today: date | None = None) -> dict:
+    """Pending and recent law changes, each with how many recent logged decisions it would change.
+
+    For a change that is not yet in force and has rules tied to it, the logged decisions of the
+    last LAW_WATCH_DAYS days are replayed under the rules as they will be with that change
+    switched on; a decision counts when its outcome, route or conditions would differ (the
+    notice a change adds today is not a difference). In-force changes are listed without a count:
+    the decisions already apply them. Curated country profiles whose review (or one of whose
+    sections) is older than profiles' staleness limit are listed too.
+    """
+    from . import replay as replaying
+
+    today = today or rt.clock().date()
+    since = (today - timedelta(days=LAW_WATCH_DAYS)).strftime(TIMESTAMP)
+    entries = rt.log.query(since=since, newest_first=True, limit=LAW_WATCH_MAX_ENTRIES) if rt.log else []
+    tied = {}
+    for rs in rt.book.rulesets.values():
+        for rule in rs.rules:
+            if rule.change:
+                tied.setdefault(rule.change, []).append(rule.id)
+    changes = []
+    for change in rt.book.changes:
+        item = change.to_dict(today)
+        item["rules"] = sorted(tied.get(change.id, []))
+        item["decisions_changed"] = None
+        if item["status"] != "in_force" and item["rules"]:
+            under = Runtime(rt.book.switched_on([change.id]), rt.profiles, rt.matcher, None, rt.clock)
+            report = replaying.replay(under, entries)
+            item["decisions_changed"] = len(report.changes)
+            item["transitions"] = dict(sorted(report.transitions.items()))
+        changes.append(item)
+    order = {"pending": 0, "scheduled": 1, "in_force": 2}
+    changes.sort(key=lambda c: (order[c["status"]], c["in_force"] or "9999"))
+    return {
+        "as_of": today.isoformat(),
+        "window_days": LAW_WATCH_DAYS,
+        "decisions_examined": len(entries),
+        "examined_all": len(entries) < LAW_WATCH_MAX_ENTRIES,
+        "changes": changes,
+        "stale_profiles": stale_profiles(rt, today),
+    }
+
+
+def stale_profiles(rt: Runtime, today: date) -> list[dict]:
+    """Curated country profiles with a section whose review is out of date on `today`."""
+    out: dict[str, dict] = {}
+    for stale in rt.profiles.stale_sections(today, curated_only=True):
+        item = out.setdefault(stale.code, {"code": stale.code, "name": stale.name, "name_ja": stale.name_ja,
+                                           "sections": []})
+        item["sections"].append({"section": stale.section,
+                                 "reviewed": stale.reviewed.isoformat() if stale.reviewed else None,
+                                 "due": stale.due.isoformat() if stale.due else None})
+    return list(out.values())

@@ -31,13 +31,13 @@ ANONYMOUS = frozenset({"api.healthz", "api.readyz", "openapi.spec", "account.sig
                        "ui.switch_language"})
 ANONYMOUS |= {"metrics.scrape"}  # no key: the view answers only the configured addresses (web/metrics.py)
 
-_READ_REFERENCE = {"api.get_country", "api.list_rulesets"}
+_READ_REFERENCE = {"api.get_country", "api.list_rulesets", "api.list_law_changes"}
 _DECIDE = {"api.create_decision", "api.create_batch"}
 # What each role may reach besides ANONYMOUS. "bp.*" grants every endpoint of blueprint bp.
 GRANTS: dict[str, frozenset[str]] = {
     "app": frozenset(_DECIDE | _READ_REFERENCE),
-    "officer": frozenset(_DECIDE | _READ_REFERENCE | {"ui.*"}),
-    "auditor": frozenset({"api.get_decision", "api.list_decisions", "audit.*"} | _READ_REFERENCE),
+    "officer": frozenset(_DECIDE | _READ_REFERENCE | {"ui.*", "law_watch.*"}),
+    "auditor": frozenset({"api.get_decision", "api.list_decisions", "audit.*", "law_watch.*"} | _READ_REFERENCE),
     "admin": frozenset({"keys.*"} | _READ_REFERENCE),
 }
 

@@ -241,6 +241,28 @@ def list_rulesets():
     return jsonify({"rulesets": service.rulesets(runtime())})
 
 
+@bp.get("/v1/law-changes")
+def list_law_changes():
+    """Pending and recent changes of the law the rules encode, and what each would change.
+    ---
+    get:
+      tags: [reference]
+      summary: The law watch
+      description: >-
+        Every entry of the law-change register with its status on today's date (pending: promulgated,
+        entry into force still to be set; scheduled; in_force), sources and confidence, the rules tied
+        to it, and — for a change not yet in force — how many decisions logged in the last 90 days
+        would change once it is switched on. Curated country profiles whose review is stale are listed.
+      responses:
+        200:
+          description: The law watch.
+          content:
+            application/json:
+              schema: {type: object}
+    """
+    return jsonify(service.law_watch(runtime()))
+
+
 @bp.get("/healthz")
 def healthz():
     """Liveness: the process answers.
