@@ -19,7 +19,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, has_request_context, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import MethodNotAllowed, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..keys import ROLES, Identity, KeyRing, KeyStoreUnavailable, announce_first_admin_key, parse_configured_keys
@@ -136,7 +136,9 @@ def store_unavailable(exc: KeyStoreUnavailable):
 def guard():
     """Authenticate the caller and refuse what their role may not reach (the before_request hook)."""
     endpoint = request.endpoint
-    if endpoint in ANONYMOUS:
+    if endpoint in ANONYMOUS or isinstance(request.routing_exception, MethodNotAllowed):
+        # A method no route accepts (TRACE, or GET of the batch) is a 405 for anyone: redirecting
+        # it to the sign-in page, or asking for a key, would suggest it could ever be answered.
         return None
     api = _is_api()
     if api:
