@@ -13,19 +13,21 @@ def create_app(test_config=None) -> Flask:
     from .decision_log import DecisionLog, LogMask
     from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import access, account, api, audit, key_admin, openapi, problems, translations, ui
+    from .web import access, account, api, audit, deadline, key_admin, openapi, problems, translations, ui
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False  # Japanese texts stay readable
     mask = LogMask.from_config(app.config["LOG_MASK"], app.config["LOG_MASK_MODE"], app.config.get("SECRET_KEY"))
-    log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]), mask=mask)
+    log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]), mask=mask,
+                      deadline=deadline.current)
     log.migrate()  # the schema comes from the Alembic revisions in migrations/
     app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
     app.extensions["scenario_library"] = ScenarioLibrary(log.engine)
     problems.init_app(app)
     access.init_app(app)
+    deadline.init_app(app)
     translations.init_app(app)
     # Browser forms carry a CSRF token; the JSON API and key management authenticate each call
     # with a bearer key, never a cookie, so there is no session to forge.

@@ -13,6 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {
     "DATABASE_URL": None,  # None: a SQLite file in the instance folder
     "DATABASE_TIMEOUT": 10.0,  # seconds to wait for the log's write lock before answering 503
+    # Seconds within which every request is answered, 503 when the log cannot be written in time.
+    # Below gunicorn's worker timeout (WORKER_TIMEOUT), so the caller gets a 503, not a closed connection.
+    "REQUEST_DEADLINE": 5.0,
     "RULESETS_DIR": str(PROJECT_ROOT / "rulesets"),
     "PROFILES_DIR": str(PROJECT_ROOT / "country_profiles"),
     "API_KEYS": None,
@@ -37,6 +40,9 @@ DEFAULTS = {
     "CANDIDATE_PROFILES_DIR": None,  # country profiles the replay page can compare against
 }
 MIN_SECRET_KEY_LENGTH = 32
+# gunicorn kills a worker silent for this long (its default `timeout`, which `serve` keeps):
+# a request deadline must end well before it.
+WORKER_TIMEOUT = 30
 
 
 def init_app(app, test_config=None) -> None:
@@ -59,6 +65,16 @@ def init_app(app, test_config=None) -> None:
         app.config["DATABASE_URL"] = "postgresql+psycopg:" + url.split(":", 1)[1]
     if not isinstance(app.config["MAX_BATCH"], int) or app.config["MAX_BATCH"] < 1:
         raise ConfigError("TRANSFER_GATE_MAX_BATCH must be a positive integer")
+    for key in ("DATABASE_TIMEOUT", "REQUEST_DEADLINE"):
+        try:
+            app.config[key] = float(app.config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"TRANSFER_GATE_{key} must be a number of seconds") from None
+        if app.config[key] <= 0:
+            raise ConfigError(f"TRANSFER_GATE_{key} must be more than 0 seconds")
+    if app.config["REQUEST_DEADLINE"] > WORKER_TIMEOUT - 5:
+        raise ConfigError(f"TRANSFER_GATE_REQUEST_DEADLINE must be at most {WORKER_TIMEOUT - 5} s: below gunicorn's "
+                          f"worker timeout ({WORKER_TIMEOUT} s), with time to send the 503")
     if not isinstance(app.config["TRUSTED_PROXIES"], int) or app.config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRANSFER_GATE_TRUSTED_PROXIES must be a whole number (0 without a reverse proxy)")
     if not app.config["SECRET_KEY"]:
