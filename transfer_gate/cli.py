@@ -118,6 +118,7 @@ def serve(bind, workers, threads):
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("accesslog", "-")
+            self.cfg.set("forwarded_allow_ips", "")  # forwarded headers are believed only via TRUSTED_PROXIES (ProxyFix)
 
         def load(self):
             return _app(serving=True)

@@ -8,8 +8,9 @@ someone decides who may use it.
   problem documents (401 no or unknown key, 403 wrong role). A browser session does not
   authenticate the API: the API is exempt from CSRF checks, so accepting cookies there would
   let any web page make a signed-in officer's browser decide in the company's name.
-- Browser pages use the signed session set by ``/signin``; an anonymous visitor is redirected
-  to the sign-in page, a wrong role gets a 403 page.
+- Browser pages use the signed session set by ``/signin``, which names a session kept on the
+  server (`keys.BrowserSessions`): sign-out ends it there, so a copied cookie stops working.
+  An anonymous visitor is redirected to the sign-in page, a wrong role gets a 403 page.
 
 The hook sets ``g.caller = (key id, role)``, which `web.identity.caller()` hands to the views.
 """
@@ -22,7 +23,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import MethodNotAllowed, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..keys import ROLES, Identity, KeyRing, KeyStoreUnavailable, announce_first_admin_key, parse_configured_keys
+from ..keys import (ROLES, BrowserSessions, Identity, KeyRing, KeyStoreUnavailable, announce_first_admin_key,
+                    parse_configured_keys)
 from .problems import problem_body, respond
 
 # Endpoints anyone may reach, signed in or not.
@@ -91,10 +93,22 @@ def bearer_key() -> str | None:
     return key.strip() or None
 
 
+def sessions(app: Flask | None = None) -> BrowserSessions:
+    return (app or current_app).extensions["transfer_gate.sessions"]
+
+
 def session_identity() -> Identity | None:
-    """Return the signed-in browser user if their key is still active; forget a revoked one."""
+    """Return the signed-in browser user if their session is live and their key still active; forget anything else.
+
+    The cookie is signed, but a signed cookie alone would outlive sign-out: the session it
+    names must also still be open on the server (ended at sign-out, expired after
+    PERMANENT_SESSION_LIFETIME).
+    """
     key_id = session.get("key_id")
     if key_id is None:
+        return None
+    if sessions().key_of(session.get("sid")) != key_id:
+        session.clear()
         return None
     identity = keyring().active(key_id)
     if identity is None or identity.role not in HOME:
@@ -188,6 +202,7 @@ def init_app(app: Flask) -> None:
     engine = app.extensions["transfer_gate"].log.engine
     ring = KeyRing(engine, parse_configured_keys(app.config["API_KEYS"]))
     app.extensions["transfer_gate.keys"] = ring
+    app.extensions["transfer_gate.sessions"] = BrowserSessions(engine)
     first = ring.create_first_admin_key() if app.config["CREATE_FIRST_ADMIN_KEY"] else None
     if first is not None:
         record, key = first

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from .access import HOME, keyring, session_identity
+from .access import HOME, keyring, session_identity, sessions
 from .translations import gettext
 
 bp = Blueprint("account", __name__)
@@ -42,8 +42,10 @@ def signin():
                                 identity.key_id, identity.role)
         return render_template("account/signin.html", next=target, identity=None,
                                error=gettext("signin.no_pages", role=identity.role)), 403
+    sessions().end(session.get("sid"))  # a sign-in over an open session replaces it
     session.clear()  # a fresh session on every sign-in: nothing carried over from before it
     session.permanent = True
+    session["sid"] = sessions().open(identity.key_id, current_app.permanent_session_lifetime.total_seconds())
     session["key_id"] = identity.key_id
     current_app.logger.info("signed in: key %s (%s)", identity.key_id, identity.role)
     return redirect(target or HOME[identity.role], 303)
@@ -51,5 +53,6 @@ def signin():
 
 @bp.post("/signout")
 def signout():
+    sessions().end(session.get("sid"))  # on the server: a copy of the cookie no longer works either
     session.clear()
     return redirect(url_for("account.signin"), 303)
