@@ -33,6 +33,9 @@ DEFAULTS = {
     "SESSION_COOKIE_SECURE": False,  # False: Secure is still set whenever the request came over https
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # seconds a browser sign-in lasts
     "WTF_CSRF_TIME_LIMIT": None,  # a form's token lives as long as the browser session, not one hour
+    # Failed keys (API and sign-in, counted apart) one client address may send per window before 429s; 0: no limit.
+    "RATE_LIMIT_FAILURES": 20,
+    "RATE_LIMIT_WINDOW": 60,  # seconds of one counting window
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
     "LOG_MASK": "",  # request fields the log keeps only masked: recipient.name, reference
     "LOG_MASK_MODE": "hash",  # hash (HMAC-SHA256 keyed with SECRET_KEY) or redact
@@ -75,6 +78,10 @@ def init_app(app, test_config=None) -> None:
     if app.config["REQUEST_DEADLINE"] > WORKER_TIMEOUT - 5:
         raise ConfigError(f"TRANSFER_GATE_REQUEST_DEADLINE must be at most {WORKER_TIMEOUT - 5} s: below gunicorn's "
                           f"worker timeout ({WORKER_TIMEOUT} s), with time to send the 503")
+    if not isinstance(app.config["RATE_LIMIT_FAILURES"], int) or app.config["RATE_LIMIT_FAILURES"] < 0:
+        raise ConfigError("TRANSFER_GATE_RATE_LIMIT_FAILURES must be a whole number (0: no limit)")
+    if not isinstance(app.config["RATE_LIMIT_WINDOW"], int) or app.config["RATE_LIMIT_WINDOW"] < 1:
+        raise ConfigError("TRANSFER_GATE_RATE_LIMIT_WINDOW must be a positive whole number of seconds")
     if not isinstance(app.config["TRUSTED_PROXIES"], int) or app.config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRANSFER_GATE_TRUSTED_PROXIES must be a whole number (0 without a reverse proxy)")
     if not app.config["SECRET_KEY"]:

@@ -25,6 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..keys import (ROLES, BrowserSessions, Identity, KeyRing, KeyStoreUnavailable, announce_first_admin_key,
                     parse_configured_keys)
+from ..rate_limits import CountersUnavailable, FailureLimiter
 from .problems import problem_body, respond
 
 # Endpoints anyone may reach, signed in or not.
@@ -117,6 +118,46 @@ def session_identity() -> Identity | None:
     return identity
 
 
+def limiter(app: Flask | None = None) -> FailureLimiter:
+    return (app or current_app).extensions["transfer_gate.limiter"]
+
+
+def _bucket(scope: str) -> str:
+    # The client's address as the service sees it: behind TRUSTED_PROXIES, the one the proxy reports.
+    return f"{scope}:{request.remote_addr or 'unknown'}"
+
+
+def failures_wait(scope: str) -> int | None:
+    """Seconds the client must wait before trying a key again at `scope` ("api", "signin"), or None.
+
+    The limits protect; they are not what keeps keys safe (256 random bits do that). So a store
+    that cannot count answers "no wait" and says so in the log, rather than refusing everyone.
+    """
+    config = current_app.config
+    try:
+        return limiter().retry_after(_bucket(scope), config["RATE_LIMIT_FAILURES"], config["RATE_LIMIT_WINDOW"])
+    except CountersUnavailable as exc:
+        current_app.logger.warning("rate limit not checked: %s", exc)
+        return None
+
+
+def count_failure(scope: str) -> int | None:
+    """Count a failed key from this client at `scope`; return the wait if that reached the limit."""
+    config = current_app.config
+    try:
+        return limiter().failed(_bucket(scope), config["RATE_LIMIT_FAILURES"], config["RATE_LIMIT_WINDOW"])
+    except CountersUnavailable as exc:
+        current_app.logger.warning("failed key not counted: %s", exc)
+        return None
+
+
+def too_many_failures(wait: int):
+    """The API's 429: a problem document with Retry-After."""
+    return respond(problem_body(429, "Too many requests",
+                                f"Too many unknown or revoked API keys came from this address. Retry after {wait} s.",
+                                "too-many-failures"), {"Retry-After": str(wait)})
+
+
 def _unauthenticated(api: bool, presented: bool):
     if api:
         if presented:
@@ -157,7 +198,12 @@ def guard():
     api = _is_api()
     if api:
         key = bearer_key()
+        wait = failures_wait("api") if key is not None else None
+        if wait is not None:
+            return too_many_failures(wait)
         identity = keyring().authenticate(key)
+        if identity is None and key is not None:
+            count_failure("api")
     else:
         key = None
         identity = session_identity()
@@ -203,6 +249,7 @@ def init_app(app: Flask) -> None:
     ring = KeyRing(engine, parse_configured_keys(app.config["API_KEYS"]))
     app.extensions["transfer_gate.keys"] = ring
     app.extensions["transfer_gate.sessions"] = BrowserSessions(engine)
+    app.extensions["transfer_gate.limiter"] = FailureLimiter(engine)
     first = ring.create_first_admin_key() if app.config["CREATE_FIRST_ADMIN_KEY"] else None
     if first is not None:
         record, key = first

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from .access import HOME, keyring, session_identity, sessions
+from .access import HOME, count_failure, failures_wait, keyring, session_identity, sessions
 from .translations import gettext
 
 bp = Blueprint("account", __name__)
@@ -31,10 +31,16 @@ def signin():
     target = safe_next(request.values.get("next"))
     if request.method != "POST":  # GET, and the HEAD Flask answers with it
         return render_template("account/signin.html", next=target, error=None, identity=session_identity())
+    wait = failures_wait("signin")
+    if wait is not None:
+        current_app.logger.info("sign-in refused: too many failed keys from %s", request.remote_addr)
+        return render_template("account/signin.html", next=target, identity=None,
+                               error=gettext("signin.too_many", seconds=wait)), 429, {"Retry-After": str(wait)}
     key = request.form.get("key", "").strip()
     identity = keyring().authenticate(key) if len(key) <= MAX_KEY_LENGTH else None
     if identity is None:
         current_app.logger.info("sign-in refused: unknown or revoked key")
+        count_failure("signin")
         return render_template("account/signin.html", next=target, identity=None,
                                error=gettext("signin.unknown_key")), 403
     if identity.role not in HOME:

@@ -36,6 +36,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signin.key": ("API key", "APIキー"),
     "signin.signed_in_as": ("You are signed in with key {key_id} as {role}.", "キー {key_id}（{role}）でサインインしています。"),
     "signin.unknown_key": ("That key is unknown or has been revoked.", "このキーは登録されていないか、失効しています。"),
+    "signin.too_many": ("Too many unknown keys were tried from your address. Try again in {seconds} seconds.",
+                        "お使いのアドレスから未登録のキーが多数試されました。{seconds}秒後にもう一度お試しください。"),
     "signin.no_pages": ("Keys with the role {role} have no pages here; use the key with the API as "
                         "'Authorization: Bearer <key>'.",
                         "ロール {role} のキーで使えるページはありません。APIで 'Authorization: Bearer <key>' として使ってください。"),
