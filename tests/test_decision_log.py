@@ -388,7 +388,7 @@ def test_concurrent_callers_share_a_commit_and_each_returns_after_it():
     batches, released = [], threading.Event()
     waiting = threading.Semaphore(0)
 
-    def write(rows):
+    def write(rows, wait=None):
         if not batches:
             batches.append(list(rows))
             released.wait(10)  # hold the first commit until every other caller has queued up
@@ -413,7 +413,7 @@ def test_concurrent_callers_share_a_commit_and_each_returns_after_it():
         t.start()
     for _ in range(8):
         waiting.acquire()
-    while len(group._queue) < 7:
+    while len(group._queue) < 7 and threads[0].is_alive():
         threading.Event().wait(0.01)
     released.set()
     for t in threads:
@@ -424,7 +424,7 @@ def test_concurrent_callers_share_a_commit_and_each_returns_after_it():
 
 
 def test_every_caller_of_a_failed_group_commit_gets_the_failure():
-    def write(rows):
+    def write(rows, wait=None):
         raise LogUnavailable("disk full")
 
     group = _GroupCommit(write)

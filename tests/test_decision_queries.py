@@ -195,3 +195,9 @@ def test_a_decision_id_that_cannot_be_one_is_404_on_both_stores(store_app, decis
     assert store_app.test_client().get(f"/v1/decisions/{decision_id}").status_code == 404 if decision_id != "batch" \
         else store_app.test_client().get("/v1/decisions/batch").status_code == 405
     assert store_app.test_client().get(f"/audit/decisions/{decision_id}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/decisions/%00abc", "/decisions/" + "%00" * 26, f"/scenarios/{2**63}/export.yaml",
+                                  f"/scenarios/{10**30}/export.yaml"])
+def test_officer_pages_answer_404_for_ids_no_store_can_hold(store_app, path):
+    assert store_app.test_client().get(path).status_code == 404

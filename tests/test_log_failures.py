@@ -223,7 +223,9 @@ def test_rows_taken_into_a_commit_are_reported_as_its_outcome_even_past_their_de
     assert first_write_entered.wait(10)
     carried = threading.Thread(target=submit, args=("carried", time.monotonic() + 0.3))
     carried.start()
-    while not group._queue:
+    for _ in range(1000):  # until "carried" waits in the queue (bounded: a broken queue fails below, not hangs)
+        if group._queue:
+            break
         time.sleep(0.01)
     release_first.set()  # the next leader takes "carried" with 0.3 s to go; its commit takes 0.6 s
     leader.join(10)
@@ -243,7 +245,9 @@ def test_rows_taken_into_a_commit_are_reported_as_its_outcome_even_past_their_de
     group._write = blocking
     leader = threading.Thread(target=submit, args=("second", None))
     leader.start()
-    while not group._leading:
+    for _ in range(1000):
+        if group._leading:
+            break
         time.sleep(0.01)
     submit("expired", time.monotonic() + 0.2)
     release_again.set()

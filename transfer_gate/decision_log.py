@@ -488,6 +488,8 @@ class DecisionLog:
 
     def get(self, decision_id: str) -> dict | None:
         """Return one entry with its request and response parsed, or None."""
+        if not isinstance(decision_id, str) or "\x00" in decision_id or len(decision_id) > 26:
+            return None  # no entry has such an id, and PostgreSQL would refuse to compare a NUL
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(entries).where(entries.c.decision_id == decision_id)).mappings().first()
         return public(row) if row else None

@@ -22,6 +22,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import MethodNotAllowed, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from ..keys import (ROLES, BrowserSessions, Identity, KeyRing, KeyStoreUnavailable, announce_first_admin_key,
                     parse_configured_keys)
@@ -243,6 +244,13 @@ class SessionCookies(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
 
+class StoredInteger(IntegerConverter):
+    """`<int:…>` route parameters within the stores' BIGINT: a larger id matches no route (404), never a 500."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app: Flask) -> None:
     """Load the keys, make sure the service is never open, and install the hooks."""
     engine = app.extensions["transfer_gate"].log.engine
@@ -257,6 +265,7 @@ def init_app(app: Flask) -> None:
         app.logger.warning("no API key was configured: created the first admin key %s (printed once to stderr)",
                            record.key_id)
     app.session_interface = SessionCookies()
+    app.url_map.converters["int"] = StoredInteger
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
