@@ -234,3 +234,36 @@ def test_an_engine_failure_is_a_500_problem_and_no_decision(client, app, monkeyp
     assert resp.status_code == 500 and resp.mimetype == "application/problem+json"
     assert "outcome" not in resp.get_json()
     assert logged(app) == []
+
+
+def test_a_denial_explains_itself_in_both_languages_with_machine_fields_beside(client):
+    body = client.post("/v1/decisions", json={
+        "origin": "JP", "destination": "US", "data_categories": ["personally_referable"],
+        "recipient": {"links_to_individuals": True}, "as_of": "2026-11-27"}).get_json()
+    assert body["outcome"] == "deny"
+    assert body["summary"].startswith("The transfer may not go ahead.") and "できません" in body["summary_ja"]
+    [reason] = body["deny_reasons"]
+    assert reason["rule"] == "appi.31.no-consent" and reason["data_kind"] == "personally_referable"
+    assert reason["text"].startswith("APPI 31(1): the principal's consent") and reason["citations"] == ["APPI 31(1)(i)"]
+    first = body["remedies"][0]
+    assert first["route"] == "informed_consent" and first["missing_fields"] == ["basis.consent"]
+    assert first["apply"] == [{"path": "basis.consent", "set": "informed"}]
+    assert "recipient." not in first["text"] and "basis." not in " ".join(first["missing"])
+    storage = next(r for r in body["remedies"] if r["route"] == "not_a_provision")
+    assert storage["apply"] == [] and storage["missing_fields"] == ["recipient.handles_data"]
+    paths = {p["route"]: p for p in body["paths"]}
+    assert paths["not_personal_data"]["missing_fields"] == ["recipient.links_to_individuals"]
+    assert paths["not_personal_data"]["status"] == "unsatisfied"
+    refs = {c["ref"]: c["ref_ja"] for c in body["citations"]}
+    assert refs["APPI 31(1)(i)"] == "法第31条第1項第1号"
+
+
+def test_the_try_it_change_of_a_remedy_turns_a_denial_into_an_answer_that_may_go(client):
+    request = {"origin": "JP", "destination": "unknown", "data_categories": ["personal_data"], "as_of": "2026-11-27"}
+    denied = client.post("/v1/decisions", json=request).get_json()
+    [change] = denied["remedies"][0]["apply"]
+    assert change == {"path": "basis.consent", "set": "informed"}
+    allowed = client.post("/v1/decisions", json=dict(request, basis={"consent": "informed"})).get_json()
+    assert allowed["outcome"] == "conditional" and allowed["route"] == "informed_consent"
+    assert "appi.17-3.country-unidentified" in {c["id"] for c in allowed["conditions"]}
+    assert allowed["deny_reasons"] == [] and allowed["remedies"] == []

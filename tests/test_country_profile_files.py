@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pycountry
 import pytest
 
-from transfer_gate.profiles import OECD8_PRINCIPLES, ProfileStore, load_yaml
+from transfer_gate.engine import destination_details
+from transfer_gate.profiles import OECD8_PRINCIPLES, SECTIONS, ProfileStore, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "country_profiles"
@@ -133,18 +135,43 @@ def test_china_discloses_government_access_and_localization_with_sources(store):
     assert china.data["ppc_survey_url"].startswith("https://www.ppc.go.jp/enforcement/infoprovision/")
 
 
+def test_china_reflects_the_2024_cross_border_data_flow_provisions(store):
+    china = store.get("CN", TODAY)
+    localization = china.data["localization"]
+    assert "Provisions on Promoting and Regulating Cross-Border Data Flows" in localization["summary"]
+    assert "2024-03-22" in localization["summary"] and "100,000" in localization["summary"]
+    assert "データの越境流動の促進及び規範化に関する規定" in localization["summary_ja"]
+    assert "2024" in china.data["system_summary"] and "2024" in china.data["system_summary_ja"]
+    assert "not reflected" not in china.data["notes"]
+    assert "2024" not in store.get("CN", date(2024, 3, 21)).data["localization"]["summary"]
+    for text in ("PIPL", "Data Security Law", "Cybersecurity Law"):
+        assert text in china.data["system_summary"] or text in localization["summary"]
+
+
 def test_russia_and_vietnam_disclose_localization(store):
     assert store.get("RU", TODAY).localization is True
     assert store.get("RU", date(2015, 8, 31)).localization is False
     assert store.get("VN", TODAY).localization is True
 
 
-def test_united_states_follows_the_ppc_survey(store):
+def test_united_states_records_fisa_702_eo_12333_and_the_eo_14086_redress(store):
     us = store.get("US", TODAY)
     assert us.law_exists is False
     assert us.apec_cbpr is True and us.global_cbpr == "member"
-    assert us.government_access is False and us.localization is False
+    assert us.government_access is True and us.localization is False
+    access = us.data["government_access"]
+    for text in ("Section 702", "12333", "14086", "Data Protection Review Court"):
+        assert text in access["summary"]
+    for text in ("第702条", "第12333号", "第14086号", "データ保護審査裁判所"):
+        assert text in access["summary_ja"]
+    hosts = {url.split("/")[2] for url in access["sources"]}
+    assert {"www.federalregister.gov", "www.govinfo.gov", "www.congress.gov", "www.ppc.go.jp"} <= hosts
     assert us.data["ppc_survey_url"].endswith("/offshore_report_america/")
+    # The redress mechanism did not exist before Executive Order 14086; section 702 before 2008.
+    assert "14086 (2022-10-07)" in store.get("US", date(2020, 1, 1)).data["government_access"]["summary"]
+    assert "Data Protection Review Court" not in store.get("US", date(2020, 1, 1)).data[
+        "government_access"]["summary"]
+    assert store.get("US", date(2008, 7, 9)).government_access is None
 
 
 def test_vietnam_history_tracks_decree_13_and_law_91(store):
@@ -189,7 +216,10 @@ def test_an_old_review_date_makes_a_copy_stale(tmp_path, store):
     text = path.read_text(encoding="utf-8")
     reviewed = f"reviewed: {raw('CN')['reviewed'].isoformat()}\n"
     assert reviewed in text
-    path.write_text(text.replace(reviewed, "reviewed: 2025-05-26\n", 1), encoding="utf-8")
+    old_text = text.replace(reviewed, "reviewed: 2025-05-26\n", 1)
+    block = re.search(r"\nsection_reviews:\n(  .*\n)+", old_text).group(0)
+    old_text = old_text.replace(block, re.sub(r"\d{4}-\d{2}-\d{2}", "2025-05-26", block))
+    path.write_text(old_text, encoding="utf-8")
     old = ProfileStore.load(copy)
     assert old.get("CN", date(2026, 11, 26)).stale is False
     assert old.get("CN", date(2026, 11, 27)).stale is True
@@ -210,3 +240,100 @@ def test_generated_profiles_are_up_to_date():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.generate(PROFILES, check=True) == [], "run python tools/generate_profiles.py"
+
+
+@pytest.mark.parametrize("code", curated_codes())
+def test_curated_profile_dates_every_section_no_later_than_its_review(code):
+    profile = raw(code)
+    assert set(profile["section_reviews"]) == set(SECTIONS)
+    assert all(day <= profile["reviewed"] for day in profile["section_reviews"].values())
+
+
+@pytest.mark.parametrize("code", curated_codes())
+def test_a_curated_profile_never_shows_an_unassessed_section_as_none(store, code):
+    """Every null section is said to be "not assessed", in the API and in the decision's details."""
+    for as_of in (TODAY, date(2019, 1, 23), date(2015, 1, 1)):
+        profile = store.get(code, as_of)
+        body = profile.to_dict()
+        nulls = {key for key in ("government_access", "localization")
+                 if body[key]["present"] is None}
+        if body["oecd8_gaps"] is None:
+            nulls.add("oecd8_gaps")
+        said = {item["section"]: item for item in body["not_assessed"]}
+        assert set(said) == nulls
+        details = {d["topic"]: d for d in destination_details(profile)}
+        for key in nulls:
+            assert said[key]["text"].startswith("Not assessed")
+            assert said[key]["text_ja"].startswith("未評価")
+            assert details[key]["text"] == said[key]["text"]
+            assert details[key]["text_ja"] == said[key]["text_ja"]
+            assert details[key]["sources"]
+        for detail in details.values():
+            assert "none (" not in detail["text"] or detail["topic"] == "oecd8_gaps"
+            if detail["topic"] == "oecd8_gaps" and body["oecd8_gaps"] is None:
+                assert "none" not in detail["text"].lower()
+
+
+def test_no_curated_section_is_stale_on_the_review_date(store):
+    assert store.stale_sections(TODAY) == ()
+    assert {s.code for s in store.stale_sections(date(2100, 1, 1))} == set(curated_codes())
+
+
+ASSESSED = {  # (code, section) with a sourced finding at this review; every other is explicitly open
+    ("US", "government_access"), ("US", "localization"), ("CN", "government_access"),
+    ("CN", "localization"), ("RU", "government_access"), ("RU", "localization"),
+    ("VN", "government_access"), ("VN", "localization"), ("IN", "government_access"),
+    ("IN", "localization"), ("TR", "government_access"), ("HK", "government_access"),
+    ("AU", "government_access"),
+}
+
+
+@pytest.mark.parametrize("code", curated_codes())
+def test_government_access_and_localization_are_sourced_or_say_what_is_missing(store, code):
+    profile = raw(code)
+    for key in ("government_access", "localization"):
+        section = profile[key]
+        assert section["summary"].strip() and section["summary_ja"].strip(), (code, key)
+        if section["present"] is None:
+            assert (code, key) not in ASSESSED
+            detail = {d["topic"]: d for d in destination_details(store.get(code, TODAY))}[key]
+            assert detail["text"].endswith(section["summary"])
+        else:
+            # false as much as true rests on a source, never on a guess
+            assert section["sources"], (code, key)
+            assert (code, key) in ASSESSED
+
+
+def test_the_assessed_sections_are_the_ones_listed():
+    found = {(code, key) for code in curated_codes() for key in ("government_access", "localization")
+             if raw(code)[key]["present"] is not None}
+    assert found == ASSESSED
+
+
+@pytest.mark.parametrize("code", sorted(DESIGNATED))
+def test_a_designated_country_says_why_its_systems_were_not_researched(store, code):
+    for item in store.get(code, TODAY).not_assessed:
+        if item["section"] in ("government_access", "localization"):
+            assert "PPC Rules 15" in item["text"] and "第15条" in item["text_ja"]
+
+
+def test_the_country_api_says_not_assessed_and_lists_stale_sections(client):
+    de = client.get("/v1/countries/DE?as_of=2026-12-02").get_json()
+    said = {item["section"]: item for item in de["not_assessed"]}
+    assert set(said) == {"government_access", "localization"}
+    assert said["government_access"]["text"].startswith("Not assessed")
+    assert said["government_access"]["text_ja"].startswith("未評価")
+    assert de["stale_sections"] == [] and set(de["section_reviews"]) == set(SECTIONS)
+    later = client.get("/v1/countries/DE?as_of=2030-01-01").get_json()
+    assert later["stale"] is True and set(later["stale_sections"]) == set(SECTIONS)
+
+
+def test_an_informed_consent_notice_for_an_unassessed_country_says_so(client):
+    body = {"origin": "JP", "destination": "KR", "as_of": "2026-12-02",
+            "data_categories": ["personal_data"], "basis": {"consent": "informed"}}
+    answer = client.post("/v1/decisions", json=body).get_json()
+    [notice] = [c for c in answer["conditions"] if c["id"] == "appi.28-2.information-given"]
+    topics = {d["topic"]: d for d in notice["details"]}
+    for topic in ("government_access", "localization"):
+        assert topics[topic]["text"].startswith("Not assessed")
+        assert "none" not in topics[topic]["text"].lower().split()

@@ -1,5 +1,7 @@
 """The engine's combining rule and what the destination's profile adds to an answer."""
 
+import random
+
 import pytest
 
 from transfer_gate import service
@@ -90,3 +92,79 @@ def test_a_kind_no_rule_speaks_to_fails_closed(runtime):
     request = service.validate(runtime, {"origin": "JP", "destination": "US", "data_categories": ["personal_data"]})
     with pytest.raises(EngineFailure, match="gap"):
         service.evaluate(runtime, request, matcher=SilentMatcher())
+
+
+def test_sr1_is_cited_by_the_deny_reason_only_when_the_origin_makes_the_data_special_care(runtime):
+    eu = decide(runtime, destination="FR", data_categories=["special_care.sexual_orientation"], data_origin="EU",
+                basis={"opt_out": True})
+    [reason] = eu["deny_reasons"]
+    assert "SR (1)" in reason["citations"] and "Sexual orientation counts as special care" in reason["text"]
+    assert "性的指向は要配慮個人情報" in reason["text_ja"]
+    medical = decide(runtime, destination="FR", data_categories=["special_care.medical_history"], data_origin="EU",
+                     basis={"opt_out": True})
+    assert all("SR (1)" not in r["citations"] for r in medical["deny_reasons"])
+
+
+def test_eu_origin_data_without_an_sr4_route_is_denied_citing_sr4(runtime):
+    answer = decide(runtime, destination="SG", data_categories=["personal_data"], data_origin="EU", basis={"consent": "plain"})
+    assert answer["outcome"] == "deny"
+    sr4 = [r for r in answer["deny_reasons"] if r["rule"] == "appi.sr4.onward-needs-route"]
+    assert sr4 and "SR (4)" in sr4[0]["citations"]
+    assert {"appi.remedy.sr4-consent", "appi.remedy.sr4-contract"} <= {r["id"] for r in answer["remedies"]}
+    assert "SR (4)" in {c["ref"] for c in answer["citations"]}
+
+
+def test_remedies_are_ranked_closest_first(runtime):
+    answer = decide(runtime, destination="US", data_categories=["personal_data"])
+    ranked = [(r["route"], len(r["missing_fields"]), bool(r["apply"])) for r in answer["remedies"]]
+    assert ranked[0] == ("informed_consent", 1, True)
+    assert ranked[1][:2] == ("equivalent_measures", 2)
+    assert [r for r, _, cures in ranked if not cures] == ["not_a_provision", "exception", "designated_country"]
+
+
+def test_a_summary_is_memoised_but_follows_the_destination(runtime):
+    us = decide(runtime, destination="US", data_categories=["personal_data"], basis={"consent": "informed"})
+    cn = decide(runtime, destination="CN", data_categories=["personal_data"], basis={"consent": "informed"})
+    again = decide(runtime, destination="US", data_categories=["personal_data"], basis={"consent": "informed"})
+    assert us["summary"] == again["summary"] and "United States" in us["summary"]
+    assert "China" in cn["summary"] and "中国" in cn["summary_ja"]
+
+
+def _generated_requests(runtime, count: int, seed: int):
+    """Requests drawn (reproducibly) from the whole request vocabulary, many of them denied."""
+    from transfer_gate.facts import EXCEPTIONS, SAFEGUARDS
+
+    rnd = random.Random(seed)
+    categories = sorted(runtime.book.taxonomy.categories)
+    for _ in range(count):
+        yield {
+            "origin": "JP", "as_of": rnd.choice(["2026-11-27", "2025-06-01"]),
+            "destination": rnd.choice(["US", "DE", "GB", "unknown", "SG", "CN", "BO", "CH"]),
+            "data_categories": rnd.sample(categories, rnd.choice([1, 1, 2])),
+            "data_origin": rnd.choice([None, None, "EU", "UK"]),
+            "recipient": {"relationship": rnd.choice(["third_party", "third_party", "outsourcee", "joint_use",
+                                                      "business_succession"]),
+                          "safeguards": rnd.sample(sorted(SAFEGUARDS), rnd.choice([0, 0, 1, 2])),
+                          "handles_data": rnd.random() > 0.15, "links_to_individuals": rnd.random() > 0.5,
+                          "academic_institution": rnd.random() > 0.85},
+            "basis": {"consent": rnd.choice(["none", "plain", "informed"]), "opt_out": rnd.random() > 0.7,
+                      "exception": rnd.choice([None] * 6 + list(EXCEPTIONS)), "public_announcement": rnd.random() > 0.6},
+        }
+
+
+def test_every_generated_denial_has_a_rule_given_reason_and_remedies_that_cure_it(runtime):
+    """Beyond the cases: a denial's reasons come from rules, and applying any remedy's changes lifts it."""
+    from tests.test_cases import patched
+
+    denials = 0
+    for body in _generated_requests(runtime, 800, seed=11):
+        answer = service.evaluate(runtime, service.validate(runtime, body)).to_dict()
+        if answer["outcome"] != "deny":
+            continue
+        denials += 1
+        assert answer["deny_reasons"] and not any(r["rule"].endswith(".default-deny") for r in answer["deny_reasons"]), body
+        for remedy in answer["remedies"]:
+            if remedy["apply"]:
+                after = service.evaluate(runtime, service.validate(runtime, patched(body, remedy["apply"])))
+                assert after.outcome != "deny", (body, remedy["id"], remedy["apply"])
+    assert denials > 100

@@ -91,6 +91,10 @@ def test_real_answers_conform_to_the_document_and_a_drifted_one_would_not(app, c
     answer = client.post("/v1/decisions", json=EXAMPLE)
     decide.validate_response(answer)
     decide.validate_response(client.post("/v1/decisions", json=dict(EXAMPLE, destination="XX")))
+    denied = client.post("/v1/decisions", json={"origin": "JP", "destination": "unknown", "as_of": "2026-11-27",
+                                                 "data_categories": ["personal_data"]})
+    assert denied.get_json()["remedies"][0]["apply"] and denied.get_json()["deny_reasons"]
+    decide.validate_response(denied)
     decide.validate_response(client_for(None).post("/v1/decisions", json=EXAMPLE))
     decide.validate_response(client_for("auditor").post("/v1/decisions", json=EXAMPLE))
     schema["/v1/decisions/{decision_id}"]["GET"].validate_response(

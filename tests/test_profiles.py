@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from transfer_gate.errors import ProfileError, UnknownCountry
-from transfer_gate.profiles import STALE_AFTER_MONTHS, ProfileStore
+from transfer_gate.profiles import SECTIONS, STALE_AFTER_MONTHS, ProfileStore
 
 INSTRUMENT = "平成31年個人情報保護委員会告示第1号 (PPC Notice No. 1 of 2019)"
 SOURCE = {"url": "https://example.org/source", "title": "A source", "retrieved": date(2026, 11, 1)}
@@ -39,6 +39,7 @@ def curated(code, name="Somewhere", **changes):
     profile = generated(code, name)
     profile.update(
         curated=True, reviewed=date(2026, 11, 1), reviewer="legal data team",
+        section_reviews={key: date(2026, 11, 1) for key in SECTIONS},
         law={"exists": True, "name": "Data Act", "name_ja": "データ法",
              "url": "https://example.org/law", "in_force_since": date(2018, 5, 25)},
         authority={"name": "DPA", "name_ja": "監督機関", "independent": True, "url": None},
@@ -478,5 +479,162 @@ def test_to_dict_is_the_json_view_of_the_profile(store_dir):
     assert body["missing"] == []
     assert body["reviewed"] == "2026-11-01"
     assert body["designated"] == {"value": True, "since": "2019-01-23", "instrument": INSTRUMENT}
+    assert body["stale_sections"] == [] and body["not_assessed"] == []
     assert json.loads(json.dumps(profile.data)) == {
-        k: v for k, v in body.items() if k not in ("as_of", "stale", "digest", "missing")}
+        k: v for k, v in body.items()
+        if k not in ("as_of", "stale", "stale_sections", "digest", "missing", "not_assessed")}
+
+
+# --------------------------------------------------------------------------- section reviews
+
+
+def test_a_curated_profile_must_date_every_section(tmp_path):
+    profile = curated("FR")
+    del profile["section_reviews"]["localization"]
+    write_store(tmp_path, [profile])
+    with pytest.raises(ProfileError, match=r"\[section_reviews.localization\]: required field"):
+        ProfileStore.load(tmp_path)
+
+
+def test_a_curated_profile_without_section_reviews_is_rejected(tmp_path):
+    profile = curated("FR")
+    del profile["section_reviews"]
+    write_store(tmp_path, [profile])
+    with pytest.raises(ProfileError, match=r"\[section_reviews\]: required field is missing"):
+        ProfileStore.load(tmp_path)
+
+
+def test_an_unknown_section_is_rejected(tmp_path):
+    profile = curated("FR")
+    profile["section_reviews"]["penalties"] = date(2026, 11, 1)
+    write_store(tmp_path, [profile])
+    with pytest.raises(ProfileError, match=r"\[section_reviews.penalties\]: unknown field"):
+        ProfileStore.load(tmp_path)
+
+
+def test_a_section_cannot_be_reviewed_after_the_file(tmp_path):
+    profile = curated("FR")
+    profile["section_reviews"]["law"] = date(2026, 11, 2)
+    write_store(tmp_path, [profile])
+    with pytest.raises(ProfileError, match=r"\[section_reviews.law\]: is later than reviewed"):
+        ProfileStore.load(tmp_path)
+
+
+def test_a_generated_profile_cannot_carry_section_reviews(tmp_path):
+    profile = generated("AR") | {"section_reviews": {k: date(2026, 11, 1) for k in SECTIONS}}
+    write_store(tmp_path, [profile])
+    with pytest.raises(ProfileError, match=r"\[section_reviews\]: must be left out"):
+        ProfileStore.load(tmp_path)
+
+
+def test_section_reviews_cannot_change_over_time(tmp_path):
+    profile = curated("FR")
+    profile["history"] = [{"effective_from": None, "effective_to": date(2020, 1, 1),
+                           "set": {"section_reviews": {}}}]
+    write_store(tmp_path, [profile])
+    with pytest.raises(ProfileError, match="this field cannot change over time"):
+        ProfileStore.load(tmp_path)
+
+
+def test_one_old_section_makes_the_profile_stale_and_is_named(tmp_path):
+    profile = curated("FR")
+    profile["section_reviews"]["government_access"] = date(2025, 1, 15)
+    profile["section_reviews"]["localization"] = date(2025, 3, 1)
+    store = ProfileStore.load(write_store(tmp_path, [profile, generated("AR")]))
+    assert store.get("FR", date(2026, 7, 15)).stale is False
+    late = store.get("FR", date(2026, 7, 16))
+    assert late.stale is True and late.stale_sections == ("government_access",)
+    assert late.to_dict()["stale_sections"] == ["government_access"]
+    assert late.oldest_review == date(2025, 1, 15)
+    assert store.get("FR", date(2026, 9, 2)).stale_sections == (
+        "government_access", "localization")
+
+
+def test_the_store_lists_every_stale_section_of_curated_profiles(tmp_path):
+    profile = curated("FR")
+    profile["section_reviews"]["government_access"] = date(2025, 1, 15)
+    store = ProfileStore.load(write_store(tmp_path, [profile, generated("AR")]))
+    assert store.stale_sections(date(2026, 7, 15)) == ()
+    [stale] = store.stale_sections(date(2026, 7, 16))
+    assert stale.to_dict() == {"code": "FR", "name": "Somewhere", "name_ja": "どこか",
+                               "section": "government_access", "reviewed": "2025-01-15",
+                               "due": "2026-07-15"}
+    everything = store.stale_sections(date(2026, 7, 16), curated_only=False)
+    assert [(s.code, s.section) for s in everything if s.code == "AR"] == [
+        ("AR", key) for key in SECTIONS]
+    assert all(s.reviewed is None and s.due is None for s in everything if s.code == "AR")
+
+
+def test_a_generated_profile_has_every_section_stale(store_dir):
+    profile = ProfileStore.load(store_dir).get("AR", date(2026, 1, 1))
+    assert profile.stale_sections == SECTIONS
+    assert profile.oldest_review is None
+
+
+# --------------------------------------------------------------------------- not assessed
+
+
+def test_null_sections_are_reported_as_not_assessed_in_both_languages(tmp_path):
+    unknown = {"present": None, "summary": None, "summary_ja": None, "sources": []}
+    profile = curated("CH", "Switzerland", oecd8_gaps=None, government_access=unknown,
+                      localization=dict(unknown))
+    store = ProfileStore.load(write_store(tmp_path, [profile]))
+    body = store.get("CH", date(2026, 11, 27)).to_dict()
+    by_section = {item["section"]: item for item in body["not_assessed"]}
+    assert list(by_section) == ["oecd8_gaps", "government_access", "localization"]
+    for item in by_section.values():
+        assert item["text"].startswith("Not assessed") and "Switzerland" in item["text"]
+        assert item["text_ja"].startswith("未評価") and "どこか" in item["text_ja"]
+        assert "none" not in item["text"].lower().split()
+        assert item["sources"] == ["https://www.ppc.go.jp/enforcement/infoprovision/laws/"]
+    assert "intelligence" in by_section["government_access"]["text"]
+    assert "情報収集" in by_section["government_access"]["text_ja"]
+    assert "stored within its territory" in by_section["localization"]["text"]
+
+
+def test_assessed_sections_are_not_reported_as_not_assessed(store_dir):
+    assert ProfileStore.load(store_dir).get("GB", date(2026, 11, 27)).not_assessed == ()
+
+
+def test_a_cbpr_economy_is_told_the_oecd8_comparison_is_not_needed(tmp_path):
+    us = curated("US", "United States", oecd8_gaps=None,
+                 apec_cbpr={"participant": True, "since": date(2012, 7, 25)})
+    store = ProfileStore.load(write_store(tmp_path, [us]))
+    [item] = store.get("US", date(2026, 11, 27)).not_assessed
+    assert item["section"] == "oecd8_gaps" and "APEC CBPR" in item["text"]
+    [before] = store.get("US", date(2012, 7, 24)).not_assessed
+    assert "APEC CBPR" not in before["text"]
+
+
+def test_a_generated_profile_is_not_assessed_on_every_legal_fact(store_dir):
+    profile = ProfileStore.load(store_dir).get("AR", date(2026, 1, 1))
+    assert [item["section"] for item in profile.not_assessed] == [
+        "law", "oecd8_gaps", "government_access", "localization"]
+
+
+def test_a_null_section_says_what_is_missing_in_both_languages(tmp_path):
+    open_question = {"present": None, "summary": "Lead: the Assistance Act.",
+                     "summary_ja": "手掛かり：支援法。", "sources": ["https://example.org/act"]}
+    profile = curated("AU", "Australia", government_access=open_question)
+    store = ProfileStore.load(write_store(tmp_path, [profile]))
+    [item] = store.get("AU", date(2026, 11, 27)).to_dict()["not_assessed"]
+    assert item["text"].startswith("Not assessed") and item["text"].endswith("Lead: the Assistance Act.")
+    assert item["text_ja"].startswith("未評価") and item["text_ja"].endswith("手掛かり：支援法。")
+    assert item["sources"] == ["https://www.ppc.go.jp/enforcement/infoprovision/laws/",
+                               "https://example.org/act"]
+
+
+def test_a_null_section_with_a_summary_needs_it_in_both_languages(tmp_path):
+    half = {"present": None, "summary": "Lead.", "summary_ja": None, "sources": []}
+    write_store(tmp_path, [curated("AU", "Australia", localization=half)])
+    with pytest.raises(ProfileError, match=r"\[localization.summary_ja\]: must be a non-empty"):
+        ProfileStore.load(tmp_path)
+
+
+def test_not_assessed_text_reads_naturally_for_names_that_take_the(tmp_path):
+    unknown = {"present": None, "summary": None, "summary_ja": None, "sources": []}
+    store = ProfileStore.load(write_store(tmp_path, [
+        curated("GB", "United Kingdom", localization=unknown,
+                designated={"value": True, "since": date(2019, 1, 23), "instrument": INSTRUMENT})]))
+    [item] = store.get("GB", date(2026, 11, 27)).not_assessed
+    assert "whether the United Kingdom requires" in item["text"]

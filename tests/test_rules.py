@@ -105,3 +105,58 @@ def test_rules_are_in_force_only_within_their_dates():
     rule = appi.rule("appi.route.certified-recipient-global")
     assert rule.effective_from == date(2025, 12, 12)
     assert not rule.in_force(date(2025, 12, 11)) and rule.in_force(date(2025, 12, 12))
+
+
+MISSING = """
+- id: appi.test.missing
+  why: A test rule.
+  when: {kind: personal_data, consent: plain}
+  then:
+    missing:
+      - route: informed_consent
+        text: "consent after the information"
+        text_ja: "情報提供後の同意"
+        fields: [basis.consent]
+        apply: [{path: basis.consent, set: informed}]
+    reason: {text: "Consent is not enough.", text_ja: "同意が不十分。"}
+  citations: [APPI 28(1)]
+"""
+
+
+def test_missing_items_carry_fields_apply_and_a_reason(rulesets):
+    add_rule(rulesets, MISSING)
+    rule = load_rulebook(rulesets).rulesets["appi"].rule("appi.test.missing")
+    [item] = rule.missing
+    assert item.fields == ("basis.consent",)
+    assert [c.to_dict() for c in item.apply] == [{"path": "basis.consent", "set": "informed"}]
+    assert rule.reason.text == "Consent is not enough."
+
+
+@pytest.mark.parametrize("change,message", [
+    (("set: informed", "set: sometimes"), "is not a value of 'basis.consent'"),
+    (("path: basis.consent, set: informed", "path: recipient.safeguards, set: apec_cbpr"), "use 'add' for list fields"),
+    (("path: basis.consent, set: informed", "path: destination, set: DE"), "not something a remedy can change"),
+    (("path: basis.consent, set: informed", "path: Basis Consent, set: informed"), "not a request field path"),
+    (("{path: basis.consent, set: informed}", "{path: basis.consent}"), "must be {path, set} or {path, add}"),
+    (("fields: [basis.consent]", "fields: [basis..consent]"), "not a request field path"),
+    (("    reason: {text: \"Consent is not enough.\", text_ja: \"同意が不十分。\"}\n", "    reason: {text: \"Consent is not enough.\"}\n"), "missing 'text_ja'"),
+])
+def test_a_malformed_missing_item_or_reason_is_rejected(rulesets, change, message):
+    path = add_rule(rulesets, MISSING.replace(*change))
+    with pytest.raises(RuleFileError) as err:
+        load_rulebook(rulesets)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_reason_needs_a_missing_or_deny_effect_beside_it(rulesets):
+    text = MISSING.split("    missing:")[0] + "    route: informed_consent\n    reason: {text: \"x\", text_ja: \"x\"}\n  citations: [APPI 28(1)]\n"
+    add_rule(rulesets, text)
+    with pytest.raises(RuleFileError, match="a reason explains why routes are missing"):
+        load_rulebook(rulesets)
+
+
+def test_every_route_says_in_plain_words_what_it_misses_and_which_fields():
+    appi = load_rulebook(RULESETS).rulesets["appi"]
+    assert appi.default_deny and appi.default_deny.citations
+    for route in appi.routes:
+        assert route.missing.text and route.missing.text_ja and route.missing.fields, route.id

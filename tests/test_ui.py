@@ -135,9 +135,9 @@ def test_the_medical_records_scenario_is_decided_logged_and_shown_with_citations
     # the paths table: the chosen route satisfied, what is missing for the others
     row = re.search(r'<tr class="path path--satisfied path--chosen" data-route="equivalent_measures">', html)
     assert row
-    assert "recipient.safeguards has no apec_cbpr or global_cbpr" in text
+    assert "the recipient holds no APEC CBPR or Global CBPR certification" in text
     assert "No record of this provision is required." in text
-    assert "United States" in text and "Reviewed 2026-11-27" in text
+    assert "United States" in text and "Reviewed 2026-12-02" in text
     assert f"/decisions/{decision_id}" in html  # the permalink
 
 
@@ -283,7 +283,7 @@ def test_the_answer_reads_in_japanese_with_the_citations_japanese_titles(client)
     assert "365日以内に再確認。" in text
     assert re.search(r'<span class="citation__ref">APPI 28\(1\)</span> <span class="citation__title">外国にある第三者への提供の制限</span>', html)
     assert "基準適合体制 — 契約・内部規程等（規則第16条第1号）" in text  # the route's Japanese title
-    assert "recipient.safeguards に apec_cbpr 又は global_cbpr がない" in text  # paths[].missing_ja
+    assert "提供先がAPEC CBPR又はグローバルCBPRの認証を取得していない" in text  # paths[].missing_ja
     assert "Allowed on conditions" not in text
 
 
@@ -336,7 +336,7 @@ def test_a_country_page_shows_the_profile_with_sources_and_review_date(client):
     text, html = text_of(resp), resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "United States" in text and "アメリカ合衆国" in text
-    assert "Reviewed 2026-11-27 by transfer-gate legal data team" in text
+    assert "Reviewed 2026-12-02 by transfer-gate legal data team" in text
     assert "Takes part in APEC CBPR: yes (since 2012-07-25)" in text
     assert 'href="https://www.ppc.go.jp/enforcement/infoprovision/laws/offshore_report_america/"' in html
     assert "Federal Trade Commission" in text

@@ -23,7 +23,7 @@ REF_GRAMMAR = re.compile(
     r")$"
 )
 
-_ENTRY_KEYS = {"ref", "title", "title_ja", "url", "verified", "note"}
+_ENTRY_KEYS = {"ref", "ref_ja", "title", "title_ja", "url", "verified", "note"}
 _INSTRUMENT_KEYS = {"title", "title_ja", "url"}
 
 
@@ -44,6 +44,45 @@ def statutory_order(ref: str) -> tuple:
 def is_valid_ref(ref: str) -> bool:
     """Tell whether a ref follows the contract's citation grammar."""
     return bool(REF_GRAMMAR.match(ref))
+
+
+# Japanese statutory notation. An article is 条, a numbered paragraph 項, a roman item 号: APPI
+# 27(1)(ii) is 法第27条第1項第2号, PPC Rules 16(i) (an item directly under the article) is
+# 規則第16条第1号. The EU and UK instruments keep their own point letters: GDPR 46(2)(c) is
+# GDPR第46条第2項(c). Sections, numbered rules and Q&A numbers are written as in Japanese sources.
+_JA_STATUTES = (("UK GDPR", "英国GDPR"), ("GDPR", "GDPR"), ("DPA 2018", "2018年データ保護法"),
+                ("Cabinet Order", "施行令"), ("PPC Rules", "規則"), ("APPI", "法"))
+_JA_PREFIXES = (("SR ", "補完的ルール"), ("Basic Policy ", "基本方針"),
+                ("PPC GL Offshore ", "外国提供ガイドライン"), ("PPC GL General ", "通則ガイドライン"),
+                ("PPC GL Anonymized ", "仮名加工情報・匿名加工情報ガイドライン"), ("PPC QA ", "Q&A"),
+                ("Decision (EU) ", "欧州委員会決定(EU)"), ("EDPB Rec ", "EDPB勧告"), ("EDPB GL ", "EDPBガイドライン"))
+_ARTICLE = re.compile(r"^(\d+[A-Z]*)((?:\((?:\d+|[a-z]+)\))*)$")
+
+
+@functools.lru_cache(maxsize=None)
+def ref_ja(ref: str) -> str | None:
+    """Write a ref in Japanese statutory notation (APPI 28(1) -> 法第28条第1項); None if the grammar has no rule for it."""
+    for prefix, ja in _JA_PREFIXES:
+        if ref.startswith(prefix):
+            return ja + ref[len(prefix):].replace(" ", "")
+    for instrument, ja in _JA_STATUTES:
+        if not ref.startswith(instrument + " "):
+            continue
+        m = _ARTICLE.match(ref[len(instrument) + 1:])
+        if not m:
+            return None
+        out = f"{ja}第{m.group(1)}条"
+        for part in re.findall(r"\(([^)]+)\)", m.group(2)):
+            if part.isdigit():
+                out += f"第{part}項"
+            elif part in _ROMAN and instrument in ("APPI", "Cabinet Order", "PPC Rules"):
+                out += f"第{_ROMAN[part]}号"
+            elif instrument in ("GDPR", "UK GDPR") and len(part) == 1:
+                out += f"({part})"
+            else:
+                return None
+        return out
+    return None
 
 
 class CitationRegistry:
@@ -80,7 +119,10 @@ class CitationRegistry:
             for key in ("title", "title_ja", "url"):
                 if not entry.get(key):
                     raise CitationError(path, f"missing {key}", ref)
-            entries[ref] = Citation(ref, entry["title"], entry["title_ja"], entry["url"])
+            japanese = entry.get("ref_ja") or ref_ja(ref)
+            if not japanese:
+                raise CitationError(path, "no Japanese notation can be generated for this ref: give ref_ja", ref)
+            entries[ref] = Citation(ref, entry["title"], entry["title_ja"], entry["url"], japanese)
         return cls(entries, instruments, raw)
 
     def __contains__(self, ref: str) -> bool:

@@ -11,17 +11,36 @@ Combining, written down (and inverted from Cedar where Cedar is lax):
    lists every kind's own result. A conditional answer carries every kind's conditions.
 4. A rule that errors, an unknown rule id, or a kind no rule speaks to fails the whole
    decision (EngineFailure) — it is never skipped.
+
+How a denial explains itself:
+
+5. `deny_reasons`: the deny rules of every denied kind; for a kind denied by default (no route
+   satisfied), the rules whose `reason` effect fired for it, in ruleset order, else the
+   ruleset's `default_deny`. A kind that is special care only because the data came from the
+   EU or the UK (the taxonomy's `kind_eu_uk`) says so in its first reason, with the category's
+   citations (SR (1)).
+6. `remedies`: one per unsatisfied route of a kind denied by default — worded by the first
+   fired rule (in ruleset order) with a `remedies` entry for that route, else by the route —
+   plus the rules' other remedies. Each carries `missing_fields` and `apply`, the request
+   changes that cure every missing item on its path (`[]` when one of them no request change
+   can cure). With several denied kinds, `apply` also takes the closest agreeing cure of every
+   other denied kind, so it lifts the whole denial. Ranked: those a change reaches first, then
+   fewest missing fields, then route order.
+7. `summary`: one or two sentences built from the outcome, the route's title, the conditions'
+   `summary` clauses and the record's retention; on a deny, the first reason and the first
+   remedy.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .citations import statutory_order
 from .errors import EngineFailure
 from .facts import base_facts
 from .model import (
+    Change,
     Condition,
     Decision,
     KindResult,
@@ -65,6 +84,7 @@ class _KindAnswer:
     missing: dict  # route -> [MissingSpec]
     remedy_specs: list
     rules: list
+    reasons: list  # rules whose `reason` explains a default deny of this kind
 
 
 def _render(text: str, ctx: dict) -> str:
@@ -101,6 +121,8 @@ def _condition(spec, kind: str, view) -> Condition:
             id=spec.id, text=_render(spec.text, ctx), text_ja=_render(spec.text_ja, ctx),
             citations=spec.citations, recheck_within_days=spec.recheck_within_days,
             kinds=(kind,), details=_details_for(spec.details, details),
+            summary=_render(spec.summary.text, ctx) if spec.summary else "",
+            summary_ja=_render(spec.summary.text_ja, ctx) if spec.summary else "",
         )
     return cond
 
@@ -115,13 +137,15 @@ def _context(request: TransferRequest, profile) -> dict:
             "profile_reviewed": "never",
         }
     missing = getattr(profile, "missing", ()) or ()
+    # A profile is as old as its least recently reviewed section.
+    oldest = getattr(profile, "oldest_review", profile.reviewed)
     return {
         "destination": profile.code,
         "destination_name": profile.name,
         "destination_name_ja": profile.name_ja,
         "profile_missing": ", ".join(_PROFILE_TOPICS.get(m, (m, m))[0] for m in missing) or "nothing",
         "profile_missing_ja": "、".join(_PROFILE_TOPICS.get(m, (m, m))[1] for m in missing) or "なし",
-        "profile_reviewed": profile.reviewed.isoformat() if profile.reviewed else "never",
+        "profile_reviewed": oldest.isoformat() if oldest else "never",
     }
 
 
@@ -150,15 +174,20 @@ def destination_details(profile) -> tuple[dict, ...]:
         entry = data.get(topic) or {}
         if entry.get("present"):
             add(topic, entry.get("summary"), entry.get("summary_ja"), entry.get("sources"))
+    # A section nobody researched is said to be "not assessed", never left out or shown as none.
+    for item in getattr(profile, "not_assessed", ()):
+        add(item["section"], item["text"], item["text_ja"], item["sources"])
     return tuple(out)
 
 
 def _decide_kind(kind, categories, rules, ruleset: Ruleset, view) -> _KindAnswer:
     """Apply the combining rule to one kind's fired rules (one pass over them)."""
-    deny_rules, satisfied, not_applicable, missing, remedy_specs = [], set(), set(), {}, []
+    deny_rules, satisfied, not_applicable, missing, remedy_specs, reasons = [], set(), set(), {}, [], []
     for rule in rules:
         if rule.deny:
             deny_rules.append(rule)
+        if rule.reason:
+            reasons.append(rule)
         if rule.route:
             satisfied.add(rule.route)
         if rule.not_applicable:
@@ -190,7 +219,7 @@ def _decide_kind(kind, categories, rules, ruleset: Ruleset, view) -> _KindAnswer
         used.extend(deny_rules)
         used.extend(rule for rule in rules if (rule.missing or rule.remedies) and not rule.deny)
     return _KindAnswer(kind, categories, outcome, route, deny_rules, conditions, records, used,
-                       satisfied, not_applicable, missing, remedy_specs, rules)
+                       satisfied, not_applicable, missing, remedy_specs, rules, reasons)
 
 
 def _details_for(selector, details) -> tuple:
@@ -199,6 +228,15 @@ def _details_for(selector, details) -> tuple:
     if selector == "destination_system":
         return details
     return tuple(d for d in details if d["topic"] == selector)
+
+
+def _items(answer: _KindAnswer, route) -> list:
+    """What a route is missing for one kind: the rules' missing items, else the route's default."""
+    return answer.missing.get(route.id) or [route.missing]
+
+
+def _union(values) -> tuple:
+    return tuple(dict.fromkeys(v for group in values for v in group))
 
 
 def _paths(answer: _KindAnswer, ruleset: Ruleset, ctx) -> list[Path]:
@@ -210,24 +248,227 @@ def _paths(answer: _KindAnswer, ruleset: Ruleset, ctx) -> list[Path]:
         elif r.id in answer.not_applicable:
             paths.append(Path(r.id, "not_applicable"))
         else:
-            specs = answer.missing.get(r.id)
-            texts = [(_render(m.text, ctx), _render(m.text_ja, ctx)) for m in specs] if specs else [(r.missing.text, r.missing.text_ja)]
-            texts = list(dict.fromkeys(texts))
-            paths.append(Path(r.id, "unsatisfied", tuple(t for t, _ in texts), tuple(j for _, j in texts)))
+            items = _items(answer, r)
+            texts = list(dict.fromkeys((_render(m.text, ctx), _render(m.text_ja, ctx)) for m in items))
+            paths.append(Path(r.id, "unsatisfied", tuple(t for t, _ in texts), tuple(j for _, j in texts),
+                              _union(m.fields for m in items)))
     return paths
 
 
+def _cure(items) -> tuple[Change, ...]:
+    """The changes that cure every item, or () when some item no request change can cure."""
+    if not all(m.apply for m in items):
+        return ()
+    return _union(m.apply for m in items)
+
+
 def _remedies(answer: _KindAnswer, paths, ruleset: Ruleset, ctx) -> list[Remedy]:
-    """Each way a denied kind could become lawful, with what is missing and its citations."""
-    remedies = [Remedy(spec.id, spec.route, _render(spec.text, ctx), _render(spec.text_ja, ctx), (), (), spec.citations)
-                for spec in answer.remedy_specs]
-    if not answer.deny_rules:
-        for p in paths:
-            if p.status == "unsatisfied":
-                r = ruleset.route(p.route)
-                remedies.append(Remedy(f"{ruleset.name}.remedy.{r.id}", r.id, _render(r.remedy.text, ctx),
-                                       _render(r.remedy.text_ja, ctx), p.missing, p.missing_ja, r.citations))
+    """Each way a denied kind could become lawful, worded for the case, with what is missing and the cure."""
+    unsatisfied = {p.route: p for p in paths if p.status == "unsatisfied"} if not answer.deny_rules else {}
+    wording, remedies = {}, []
+    for spec in sorted(answer.remedy_specs, key=lambda sp: _spec_rank(ruleset, answer, sp)):
+        if spec.route in unsatisfied:
+            wording.setdefault(spec.route, spec)
+        elif spec.route and not answer.deny_rules:
+            continue  # it words a route that is satisfied or cannot apply
+        else:
+            remedies.append(Remedy(spec.id, spec.route, _render(spec.text, ctx), _render(spec.text_ja, ctx), (), (),
+                                   spec.citations, spec.fields, spec.apply or ()))
+    for r in ruleset.routes:
+        p = unsatisfied.get(r.id)
+        if p is None:
+            continue
+        items = _items(answer, r)
+        spec = wording.get(r.id)
+        if spec is None:
+            remedies.append(Remedy(f"{ruleset.name}.remedy.{r.id}", r.id, _render(r.remedy.text, ctx),
+                                   _render(r.remedy.text_ja, ctx), p.missing, p.missing_ja, r.citations,
+                                   p.missing_fields, _cure(items)))
+        else:
+            remedies.append(Remedy(spec.id, r.id, _render(spec.text, ctx), _render(spec.text_ja, ctx), p.missing,
+                                   p.missing_ja, spec.citations, _union((p.missing_fields, spec.fields)),
+                                   _cure(items) if spec.apply is None else spec.apply))
     return remedies
+
+
+def _spec_rank(ruleset: Ruleset, answer: _KindAnswer, spec) -> int:
+    for rule in answer.rules:
+        if spec in rule.remedies:
+            return ruleset.rule_rank(rule.id)
+    return 0
+
+
+def _merge_remedy(prior: Remedy, other: Remedy) -> Remedy:
+    """One remedy for a route across several denied kinds: it must cure every one of them."""
+    apply = _union((prior.apply, other.apply)) if prior.apply and other.apply else ()
+    return replace(prior, missing=_union((prior.missing, other.missing)), missing_ja=_union((prior.missing_ja, other.missing_ja)),
+                   missing_fields=_union((prior.missing_fields, other.missing_fields)),
+                   citations=_union((prior.citations, other.citations)), apply=apply)
+
+
+def _cure_every_kind(remedy: Remedy, covered: set, own: dict) -> Remedy:
+    """Complete a remedy's changes with the closest cure of every other denied kind, if they agree."""
+    if not remedy.apply or covered >= set(own):
+        return remedy
+    changes = list(remedy.apply)
+    for kind, theirs in own.items():
+        if kind in covered:
+            continue
+        cure = next((r.apply for r in theirs if r.apply and _compatible(changes, r.apply)), None)
+        if cure is None:
+            return replace(remedy, apply=())
+        changes.extend(c for c in cure if c not in changes)
+    fields = _union((remedy.missing_fields, [c.path for c in changes]))
+    return replace(remedy, apply=tuple(changes), missing_fields=fields)
+
+
+def _compatible(changes, more) -> bool:
+    """Two sets of changes agree when no field is set to two different values."""
+    set_to = {c.path: c.value for c in changes if c.op == "set"}
+    return all(set_to.get(c.path, c.value) == c.value for c in more if c.op == "set")
+
+
+def _ranked(remedies, ruleset: Ruleset) -> list[Remedy]:
+    """Closest first: a remedy some request change reaches, then fewest missing fields, then route order."""
+    order = {r.id: i for i, r in enumerate(ruleset.routes)}
+    return sorted(remedies, key=lambda r: (not r.apply, len(r.missing_fields), order.get(r.route, len(order))))
+
+
+def _sr1_categories(book: RuleBook, request: TransferRequest, kind: str) -> list:
+    """The categories of a kind that are that kind only because the data came from the EU or the UK."""
+    if request.data_origin not in ("EU", "UK"):
+        return []
+    cats = [book.taxonomy.categories[k] for k in request.data_categories]
+    return [c for c in cats if c.kind_eu_uk == kind and c.kind != kind]
+
+
+def _short_title(title: str) -> str:
+    return re.sub(r"\s*[(（].*$", "", title)
+
+
+def _deny_reasons(counted, ruleset: Ruleset, book: RuleBook, request: TransferRequest, ctx) -> tuple[dict, ...]:
+    out = []
+    for a in counted:
+        rules = a.deny_rules or sorted(a.reasons, key=lambda r: ruleset.rule_rank(r.id))
+        mine = [{"rule": r.id, "data_kind": a.kind,
+                 "text": _render((r.deny or r.reason).text, ctx), "text_ja": _render((r.deny or r.reason).text_ja, ctx),
+                 "citations": list(r.citations)} for r in rules]
+        if not mine:
+            fallback = ruleset.default_deny
+            cites = list(fallback.citations) if fallback else list(
+                _union(r.citations for r in a.rules if r.missing) or _union(r.citations for r in a.rules))
+            mine = [{"rule": f"{ruleset.name}.default-deny", "data_kind": a.kind,
+                     "text": fallback.text if fallback else "No lawful route is satisfied on the facts given.",
+                     "text_ja": fallback.text_ja if fallback else "与えられた事実では、いずれの適法な根拠も満たされていない。",
+                     "citations": cites}]
+        sr1 = _sr1_categories(book, request, a.kind)
+        if sr1:
+            names = [_short_title(c.title) for c in sr1]
+            names_ja = [_short_title(c.title_ja) for c in sr1]
+            first = mine[0]
+            lead = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1].lower()
+            first["text"] += (f" {lead} {'counts' if len(names) == 1 else 'count'} as {book.taxonomy.kinds[a.kind]['title'].lower()}"
+                              " here because the data came from the EU or the UK (SR (1)).")
+            first["text_ja"] += f"EU又は英国から移転を受けたデータであるため、{'、'.join(names_ja)}は{book.taxonomy.kinds[a.kind]['title_ja']}として扱われる（補完的ルール(1)）。"
+            first["citations"] = list(_union((first["citations"], *(c.citations for c in sr1))))
+        out.extend(mine)
+    return tuple(out)
+
+
+def _reason_rules(answer: _KindAnswer, ruleset: Ruleset) -> tuple[str, ...]:
+    """The ids of the rules that explain a denied kind (its deny rules, else its reasons)."""
+    if answer.outcome != "deny":
+        return ()
+    if answer.deny_rules:
+        return tuple(r.id for r in answer.deny_rules)
+    return tuple(r.id for r in sorted(answer.reasons, key=lambda r: ruleset.rule_rank(r.id)))
+
+
+_DURATION_WORDS = (("Y", "year", "年"), ("M", "month", "か月"), ("D", "day", "日"))
+
+
+def duration_words(duration: str) -> tuple[str, str]:
+    """Write an ISO 8601 duration in words: P3Y -> ("3 years", "3年")."""
+    en, ja = [], []
+    for unit, word, word_ja in _DURATION_WORDS:
+        m = re.search(rf"(\d+){unit}", duration)
+        if m:
+            n = int(m.group(1))
+            en.append(f"{n} {word}{'s' if n != 1 else ''}")
+            ja.append(f"{n}{word_ja}")
+    return " and ".join(en), "".join(ja)
+
+
+_explained: dict = {}
+
+
+def _explained_key(what: str, answer: _KindAnswer, ruleset: Ruleset, view) -> tuple:
+    # A kind's paths and remedies follow from the rules that fired for it and the destination.
+    return (what, ruleset.digest, frozenset(r.id for r in answer.rules), view[0])
+
+
+def _kind_paths(answer: _KindAnswer, ruleset: Ruleset, view) -> tuple[Path, ...]:
+    """A kind's paths, memoised per ruleset, fired rules and destination profile."""
+    key = _explained_key("paths", answer, ruleset, view)
+    found = _explained.get(key)
+    if found is None:
+        if len(_explained) > _MEMO_LIMIT:
+            _explained.clear()
+        found = _explained[key] = tuple(_paths(answer, ruleset, view[1]))
+    return found
+
+
+def _kind_remedies(answer: _KindAnswer, ruleset: Ruleset, view) -> list[Remedy]:
+    """A denied kind's remedies, closest first, memoised as its paths are."""
+    key = _explained_key("remedies", answer, ruleset, view)
+    found = _explained.get(key)
+    if found is None:
+        if len(_explained) > _MEMO_LIMIT:
+            _explained.clear()
+        found = _explained[key] = tuple(_ranked(_remedies(answer, _kind_paths(answer, ruleset, view), ruleset, view[1]), ruleset))
+    return list(found)
+
+
+_summaries: dict = {}
+_MAX_CLAUSES = 3
+
+
+def _summary(outcome, route_id, conditions, records, ruleset: Ruleset, view) -> tuple[str, str]:
+    """The plain sentences for an answer that may go ahead (memoised per ruleset, route, conditions and profile)."""
+    key = (ruleset.digest, outcome, route_id, tuple(c.id for c in conditions), records.required, records.retention, view[0])
+    found = _summaries.get(key)
+    if found is not None:
+        return found
+    route = ruleset.route(route_id)
+    ranked = sorted((c for c in conditions if c.summary), key=lambda c: c.recheck_within_days is None)
+    clauses = list(dict.fromkeys(c.summary for c in ranked))[:_MAX_CLAUSES]
+    clauses_ja = list(dict.fromkeys(c.summary_ja for c in ranked))[:_MAX_CLAUSES]
+    if records.required:
+        words, words_ja = duration_words(records.retention)
+        clauses.append(f"keep a record of the provision for {words}")
+        clauses_ja.append(f"提供の記録を{words_ja}間保存すること")
+    if outcome == "allow":
+        found = (f"The transfer may go ahead on this basis: {route.title}. No transfer-specific obligation applies.",
+                 f"この移転は「{route.title_ja}」により可能です。移転に固有の義務はありません。")
+    else:
+        found = (f"The transfer may go ahead on this basis: {route.title}, provided every listed condition is met. "
+                 + (f"Above all: {'; '.join(clauses)}." if clauses else "Read the conditions before providing."),
+                 f"この移転は「{route.title_ja}」により、記載の条件をすべて満たす限り可能です。"
+                 + (f"特に重要な義務：{'、'.join(clauses_ja)}。" if clauses_ja else "提供前に条件を確認してください。"))
+    if len(_summaries) > _MEMO_LIMIT:
+        _summaries.clear()
+    _summaries[key] = found
+    return found
+
+
+def _deny_summary(reasons, remedies) -> tuple[str, str]:
+    first = reasons[0]
+    text, text_ja = f"The transfer may not go ahead. {first['text']}", f"この移転はできません。{first['text_ja']}"
+    closest = next((r for r in remedies if r.apply), remedies[0] if remedies else None)
+    if closest is not None:
+        text += f" Closest way forward: {closest.text}"
+        text_ja += f"最も近い方法：{closest.text_ja}"
+    return text, text_ja
 
 
 def _duration_days(duration: str) -> int:
@@ -283,18 +524,25 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
         for a in answers:
             for c in a.conditions:
                 prior = conditions.get(c.id)
-                conditions[c.id] = c if prior is None else Condition(
-                    prior.id, prior.text, prior.text_ja, prior.citations, prior.recheck_within_days,
-                    tuple(dict.fromkeys(prior.kinds + c.kinds)), prior.details)
+                conditions[c.id] = c if prior is None else replace(prior, kinds=tuple(dict.fromkeys(prior.kinds + c.kinds)))
     records = _merge_records([s for a in answers for s in a.records], ctx) if outcome != "deny" else Records()
-    decisive_paths = _paths(decisive, ruleset, ctx)
+    decisive_paths = _kind_paths(decisive, ruleset, view)
     remedies: list[Remedy] = []
+    deny_reasons: tuple[dict, ...] = ()
     if outcome == "deny":
-        by_id = {}
+        by_key: dict = {}
+        covers: dict = {}  # remedy key -> the denied kinds it speaks to
+        own: dict = {}  # denied kind -> its own remedies, closest first
         for a in counted:
-            for r in _remedies(a, decisive_paths if a is decisive else _paths(a, ruleset, ctx), ruleset, ctx):
-                by_id.setdefault(r.id, r)
-        remedies = list(by_id.values())
+            own[a.kind] = _kind_remedies(a, ruleset, view)
+            for r in own[a.kind]:
+                key = r.route or r.id
+                by_key[key] = r if key not in by_key else _merge_remedy(by_key[key], r)
+                covers.setdefault(key, set()).add(a.kind)
+        if len(own) > 1:
+            by_key = {key: _cure_every_kind(r, covers[key], own) for key, r in by_key.items()}
+        remedies = _ranked(by_key.values(), ruleset)
+        deny_reasons = _deny_reasons(counted, ruleset, book, request, ctx)
 
     refs: list[str] = []
     for a in counted:
@@ -302,15 +550,19 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
             refs.extend(rule.citations)
     for r in remedies:
         refs.extend(r.citations)
+    for d in deny_reasons:
+        refs.extend(d["citations"])
+    for a in counted:
+        for cat in _sr1_categories(book, request, a.kind):
+            refs.extend(cat.citations)
     for c in conditions.values():
         refs.extend(c.citations)
     refs.extend(records.citations)
     citations = tuple(book.citations.get(ref) for ref in sorted(set(refs), key=statutory_order))
-    deny_reasons = tuple(
-        {"rule": r.id, "data_kind": a.kind, "text": _render(r.deny.text, ctx), "text_ja": _render(r.deny.text_ja, ctx),
-         "citations": list(r.citations)}
-        for a in counted for r in a.deny_rules
-    ) if outcome == "deny" else ()
+    if outcome == "deny":
+        summary = _deny_summary(deny_reasons, remedies)
+    else:
+        summary = _summary(outcome, decisive.route, tuple(conditions.values()), records, ruleset, view)
 
     return Decision(
         outcome=outcome,
@@ -325,9 +577,10 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
         ruleset={"name": ruleset.name, "version": ruleset.version, "digest": ruleset.digest},
         country_profile=_profile_stamp(request, profile),
         decided_by=decisive.kind,
-        data_kinds=tuple(KindResult(a.kind, a.categories, a.outcome, a.route,
-                                    tuple(r.id for r in a.deny_rules)) for a in answers),
+        data_kinds=tuple(KindResult(a.kind, a.categories, a.outcome, a.route, _reason_rules(a, ruleset)) for a in answers),
         deny_reasons=deny_reasons,
+        summary=summary[0],
+        summary_ja=summary[1],
     )
 
 

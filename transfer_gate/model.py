@@ -71,9 +71,10 @@ class Citation:
     title: str
     title_ja: str
     url: str
+    ref_ja: str = ""  # Japanese statutory notation: APPI 28(1) -> 法第28条第1項
 
     def to_dict(self) -> dict:
-        return {"ref": self.ref, "title": self.title, "title_ja": self.title_ja, "url": self.url}
+        return {"ref": self.ref, "ref_ja": self.ref_ja, "title": self.title, "title_ja": self.title_ja, "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class Condition:
     recheck_within_days: int | None = None
     kinds: tuple[str, ...] = ()
     details: tuple[dict, ...] = ()
+    # The obligation as a short clause for the answer's summary ("" when it is not summarised).
+    summary: str = field(default="", compare=False)
+    summary_ja: str = field(default="", compare=False)
 
     def to_dict(self) -> dict:
         out = {
@@ -102,6 +106,18 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One change to a request: set a field (`set`) or add a value to a list field (`add`)."""
+
+    path: str  # a request field path, e.g. basis.consent, recipient.safeguards
+    op: str  # set | add
+    value: object
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, self.op: self.value}
+
+
+@dataclass(frozen=True)
 class Remedy:
     id: str
     route: str | None
@@ -110,6 +126,8 @@ class Remedy:
     missing: tuple[str, ...]
     missing_ja: tuple[str, ...]
     citations: tuple[str, ...]
+    missing_fields: tuple[str, ...] = ()  # request field paths the remedy changes or depends on
+    apply: tuple[Change, ...] = ()  # the request changes that make it lawful; () when no change can
 
     def to_dict(self) -> dict:
         return {
@@ -119,6 +137,8 @@ class Remedy:
             "text_ja": self.text_ja,
             "missing": list(self.missing),
             "missing_ja": list(self.missing_ja),
+            "missing_fields": list(self.missing_fields),
+            "apply": [c.to_dict() for c in self.apply],
             "citations": list(self.citations),
         }
 
@@ -129,6 +149,7 @@ class Path:
     status: str  # satisfied | unsatisfied | not_applicable
     missing: tuple[str, ...] = ()
     missing_ja: tuple[str, ...] = ()
+    missing_fields: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -136,6 +157,7 @@ class Path:
             "status": self.status,
             "missing": list(self.missing),
             "missing_ja": list(self.missing_ja),
+            "missing_fields": list(self.missing_fields),
         }
 
 
@@ -211,11 +233,15 @@ class Decision:
     decided_by: str
     data_kinds: tuple[KindResult, ...]
     deny_reasons: tuple[dict, ...] = ()
+    summary: str = ""
+    summary_ja: str = ""
 
     def to_dict(self) -> dict:
         """Return the contract §3 body (without decision_id and evaluated_at)."""
         return {
             "outcome": self.outcome,
+            "summary": self.summary,
+            "summary_ja": self.summary_ja,
             "regime": self.regime,
             "route": self.route,
             "conditions": [c.to_dict() for c in self.conditions],

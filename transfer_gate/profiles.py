@@ -45,9 +45,61 @@ GLOBAL_CBPR_STATUSES = ("member", "associate", "none")
 
 GROUP_FILES = ("ppc_designated", "eea", "apec", "apec_cbpr", "global_cbpr", "oecd")
 
+# The parts of a profile that are reviewed, and dated, one by one (`section_reviews`).
+SECTIONS = (
+    "designated", "law", "authority", "system_summary", "oecd8_gaps", "government_access",
+    "localization",
+)
+
+# What a section left null ("not assessed") still needs researched, in both languages. A null
+# is never shown as "none": the reader is told that nobody looked, and what to look for.
+_NOT_ASSESSED = {
+    "law": (
+        "Not assessed: whether {name} has a comprehensive data-protection law, and which "
+        "authority supervises it, has not been researched.",
+        "未評価：{name_ja}に個人情報の保護に関する包括的な法律があるか、どの機関が監督するかは"
+        "調査されていない。",
+    ),
+    "oecd8_gaps": (
+        "Not assessed: which of the eight OECD Privacy Guidelines principles have no "
+        "counterpart in the law of {name} has not been researched.",
+        "未評価：{name_ja}の法令にOECDプライバシーガイドライン8原則のどれに対応する規定が"
+        "ないかは調査されていない。",
+    ),
+    "government_access": (
+        "Not assessed: whether businesses in {name} must cooperate with government "
+        "intelligence gathering in a way that may significantly affect the principal's rights "
+        "(PPC GL Offshore 5-2) has not been researched. This is not a finding that there is "
+        "no such system: research it before relying on a notice.",
+        "未評価：{name_ja}において、事業者に政府の情報収集活動への協力義務を課す制度であって"
+        "本人の権利利益に重大な影響を及ぼす可能性のあるもの（外国第三者提供ガイドライン5-2）が"
+        "あるかは調査されていない。制度がないという意味ではないため、情報提供の前に調査すること。",
+    ),
+    "localization": (
+        "Not assessed: whether {name} requires personal data to be stored within its "
+        "territory in a way that may significantly affect the principal's rights (PPC GL "
+        "Offshore 5-2) has not been researched. This is not a finding that there is no such "
+        "duty: research it before relying on a notice.",
+        "未評価：{name_ja}に、本人の権利利益に重大な影響を及ぼす可能性のある個人情報の域内保存"
+        "義務に係る制度（外国第三者提供ガイドライン5-2）があるかは調査されていない。制度がない"
+        "という意味ではないため、情報提供の前に調査すること。",
+    ),
+}
+
+_NOT_NEEDED_UNDER_CBPR = (
+    " A notice for a recipient there does not need it while {name} takes part in the APEC "
+    "CBPR System: participation is indicator information (PPC GL Offshore 5-2).",
+    "なお、{name_ja}はAPECのCBPRシステムに参加しており、これは指標となり得る情報であるため"
+    "（外国第三者提供ガイドライン5-2）、情報提供にこの比較は必要ない。",
+)
+
+PPC_SURVEY_INDEX = "https://www.ppc.go.jp/enforcement/infoprovision/laws/"
+
 # Fields a history entry may not change: identity and review metadata describe the file,
 # not the country at a date.
-_HISTORY_FROZEN = ("code", "name", "curated", "reviewed", "reviewer", "sources", "history")
+_HISTORY_FROZEN = (
+    "code", "name", "curated", "reviewed", "reviewer", "section_reviews", "sources", "history",
+)
 
 _CODE_FILE = re.compile(r"^[A-Z]{2}\.yaml$")
 
@@ -210,7 +262,8 @@ _PROFILE_KEYS = (
 def _check_profile(data, path: Path, prefix: str = "") -> dict:
     """Validate one profile mapping (history excluded) and normalise its dates in place."""
     c = _Checker(path, prefix)
-    c.mapping(data, "", _PROFILE_KEYS, ("history",) if not prefix else ())
+    c.mapping(data, "", _PROFILE_KEYS,
+              ("section_reviews", "history") if not prefix else ("section_reviews",))
     c.code(data["code"], "code")
     c.text(data["name"], "name")
     c.text(data["name_ja"], "name_ja")
@@ -222,6 +275,10 @@ def _check_profile(data, path: Path, prefix: str = "") -> dict:
             c.fail("reviewed", "must be null when curated is false")
         if data["reviewer"] is not None:
             c.fail("reviewer", "must be null when curated is false")
+        if data.get("section_reviews") is not None:
+            c.fail("section_reviews", "must be left out when curated is false")
+    else:
+        _check_section_reviews(c, data)
 
     d = c.mapping(data["designated"], "designated", ("value", "since", "instrument"))
     c.boolean(d["value"], "designated.value")
@@ -287,11 +344,12 @@ def _check_profile(data, path: Path, prefix: str = "") -> dict:
         c.text(s["summary"], f"{key}.summary", nullable=True)
         c.text(s["summary_ja"], f"{key}.summary_ja", nullable=True)
         c.urls(s["sources"], f"{key}.sources")
-        if present:
+        if present or s["summary"] is not None or s["summary_ja"] is not None:
+            # Shown to the principal (present) or to the officer (what is missing): both languages.
             c.text(s["summary"], f"{key}.summary")
             c.text(s["summary_ja"], f"{key}.summary_ja")
-            if not s["sources"]:
-                c.fail(f"{key}.sources", "a present system needs at least one source")
+        if present and not s["sources"]:
+            c.fail(f"{key}.sources", "a present system needs at least one source")
 
     url = c.url(data["ppc_survey_url"], "ppc_survey_url")
     if url is not None and not url.startswith("https://www.ppc.go.jp/"):
@@ -312,6 +370,17 @@ def _check_profile(data, path: Path, prefix: str = "") -> dict:
         c.fail("sources", "a curated profile needs at least one source")
     c.text(data["notes"], "notes", nullable=True)
     return data
+
+
+def _check_section_reviews(c: _Checker, data: dict):
+    """A curated profile dates each section's review; none can be later than the file's."""
+    if "section_reviews" not in data:
+        c.fail("section_reviews", "required field is missing (a review date for each section)")
+    reviews = c.mapping(data["section_reviews"], "section_reviews", SECTIONS)
+    for key in SECTIONS:
+        day = reviews[key] = c.day(reviews[key], f"section_reviews.{key}", nullable=False)
+        if data["reviewed"] is not None and day > data["reviewed"]:
+            c.fail(f"section_reviews.{key}", f"is later than reviewed ({data['reviewed']})")
 
 
 def _set_path(data: dict, dotted: str, value, checker: _Checker, item: str):
@@ -433,17 +502,52 @@ class CountryProfile:
     digest: str
     data: Mapping = field(repr=False)
     as_of: date | None = None
+    stale_sections: tuple[str, ...] = ()
+    not_assessed: tuple[Mapping, ...] = ()
+
+    @property
+    def oldest_review(self) -> date | None:
+        """Return the date of the least recently reviewed section (None when never reviewed)."""
+        reviews = self.data.get("section_reviews")
+        if not reviews:
+            return self.reviewed
+        return min(date.fromisoformat(day) for day in reviews.values())
 
     def to_dict(self) -> dict:
-        """Return what GET /v1/countries/<code> shows: the data plus as_of, stale, digest, missing."""
+        """Return what GET /v1/countries/<code> shows: the data plus derived fields.
+
+        The derived fields are as_of, stale, stale_sections, digest, missing and not_assessed.
+        """
         out = _thaw(self.data)
         out.update(
             as_of=self.as_of.isoformat() if self.as_of else None,
             stale=self.stale,
+            stale_sections=list(self.stale_sections),
             digest=self.digest,
             missing=list(self.missing),
+            not_assessed=_thaw(self.not_assessed),
         )
         return out
+
+
+@dataclass(frozen=True)
+class StaleSection:
+    """One section of a profile whose review is older than STALE_AFTER_MONTHS on a date."""
+
+    code: str
+    name: str
+    name_ja: str
+    section: str
+    reviewed: date | None
+    due: date | None
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code, "name": self.name, "name_ja": self.name_ja,
+            "section": self.section,
+            "reviewed": self.reviewed.isoformat() if self.reviewed else None,
+            "due": self.due.isoformat() if self.due else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -510,6 +614,26 @@ class ProfileStore:
         """Return the codes of every loaded profile, sorted."""
         return sorted(self._entries)
 
+    def stale_sections(self, as_of: date, curated_only: bool = True) -> tuple[StaleSection, ...]:
+        """List every profile section whose review is out of date on `as_of`.
+
+        Generated profiles were never reviewed, so every section of theirs is stale; they are
+        left out unless `curated_only` is false.
+        """
+        out = []
+        for code in self.codes():
+            entry = self._entries[code]
+            if curated_only and not entry.raw["curated"]:
+                continue
+            profile = self.get(code, as_of)
+            reviews = entry.raw.get("section_reviews") or {}
+            for section in profile.stale_sections:
+                reviewed = reviews.get(section)
+                due = _add_months(reviewed, STALE_AFTER_MONTHS) if reviewed else None
+                out.append(StaleSection(code, profile.name, profile.name_ja, section, reviewed,
+                                        due))
+        return tuple(out)
+
     def get(self, code: str, as_of: date) -> CountryProfile:
         """Return the profile of `code` as it stood on `as_of`."""
         if isinstance(as_of, datetime):
@@ -545,10 +669,12 @@ class ProfileStore:
         data["apec_member"] = apec
 
         reviewed = data["reviewed"]
-        stale = not data["curated"] or (
+        stale_sections = _stale_sections(data, as_of)
+        stale = not data["curated"] or bool(stale_sections) or (
             reviewed is not None and as_of > _add_months(reviewed, STALE_AFTER_MONTHS)
         )
         missing = _missing(data, designated, apec_cbpr)
+        not_assessed = _not_assessed(data, apec_cbpr)
         return CountryProfile(
             code=code,
             name=data["name"],
@@ -570,7 +696,57 @@ class ProfileStore:
             digest=entry.digest,
             data=_freeze(_jsonable(data)),
             as_of=as_of,
+            stale_sections=stale_sections,
+            not_assessed=_freeze(not_assessed),
         )
+
+
+def _stale_sections(data: dict, as_of: date) -> tuple[str, ...]:
+    """Sections reviewed more than STALE_AFTER_MONTHS before `as_of` (all, if never reviewed)."""
+    reviews = data.get("section_reviews")
+    if not data["curated"] or not reviews:
+        return SECTIONS
+    return tuple(key for key in SECTIONS
+                 if as_of > _add_months(reviews[key], STALE_AFTER_MONTHS))
+
+
+_NAMES_WITH_THE = {"Netherlands", "Philippines", "Bahamas", "Gambia", "Maldives", "Comoros",
+                   "Seychelles", "Holy See"}
+
+
+def _in_a_sentence(name: str) -> str:
+    """Return a country's short name as it reads mid-sentence ("the United Kingdom")."""
+    if (name in _NAMES_WITH_THE or name.startswith("United ")
+            or name.endswith((" Islands", " Republic"))):
+        return "the " + name
+    return name
+
+
+def _not_assessed(data: dict, apec_cbpr: bool) -> list[dict]:
+    """Say, in both languages, what each section left null still needs researched."""
+    nulls = []
+    if data["law"]["exists"] is None:
+        nulls.append("law")
+    if data["oecd8_gaps"] is None:
+        nulls.append("oecd8_gaps")
+    for key in ("government_access", "localization"):
+        if data[key]["present"] is None:
+            nulls.append(key)
+    names = {"name": _in_a_sentence(data["name"]), "name_ja": data["name_ja"]}
+    out = []
+    for key in nulls:
+        text, text_ja = (t.format(**names) for t in _NOT_ASSESSED[key])
+        sources = [data["ppc_survey_url"] or PPC_SURVEY_INDEX]
+        if key == "oecd8_gaps" and apec_cbpr:
+            text += _NOT_NEEDED_UNDER_CBPR[0].format(**names)
+            text_ja += _NOT_NEEDED_UNDER_CBPR[1].format(**names)
+        if key in ("government_access", "localization") and data[key]["summary"]:
+            # A curated profile says why the section is open and what to look at first.
+            text += " " + data[key]["summary"]
+            text_ja += data[key]["summary_ja"]
+            sources += [url for url in data[key]["sources"] if url not in sources]
+        out.append({"section": key, "text": text, "text_ja": text_ja, "sources": sources})
+    return out
 
 
 def _missing(data: dict, designated: bool, apec_cbpr: bool) -> tuple[str, ...]:

@@ -22,7 +22,8 @@ from typing import Any, Callable
 from . import datafiles
 from .citations import CitationRegistry
 from .errors import RuleFileError
-from .facts import FACTS
+from .facts import CONSENTS, EXCEPTIONS, FACTS, RELATIONSHIPS, SAFEGUARDS
+from .model import Change
 from .taxonomy import Taxonomy
 
 RULE_ID = re.compile(r"^[a-z0-9]+(?:\.[a-z0-9][a-z0-9-]*)+$")
@@ -30,12 +31,33 @@ DURATION = re.compile(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+D)?$")
 PLACEHOLDERS = {"destination", "destination_name", "destination_name_ja", "profile_missing", "profile_missing_ja", "profile_reviewed"}
 DETAILS = {"destination_system", "system", "oecd8_gaps", "government_access", "localization"}
 RULE_KEYS = {"id", "why", "when", "then", "citations", "effective_from", "effective_to"}
-THEN_KEYS = {"route", "not_applicable", "missing", "deny", "conditions", "records", "remedies"}
-CONDITION_KEYS = {"id", "text", "text_ja", "citations", "recheck_within_days", "on_route", "details"}
+THEN_KEYS = {"route", "not_applicable", "missing", "deny", "reason", "conditions", "records", "remedies"}
+CONDITION_KEYS = {"id", "text", "text_ja", "citations", "recheck_within_days", "on_route", "details", "summary", "summary_ja"}
 RECORDS_KEYS = {"required", "retention", "items", "on_route", "citations"}
-REMEDY_KEYS = {"id", "route", "text", "text_ja", "citations"}
+REMEDY_KEYS = {"id", "route", "text", "text_ja", "citations", "fields", "apply"}
+MISSING_KEYS = {"route", "text", "text_ja", "fields", "apply"}
 ROUTE_KEYS = {"id", "title", "title_ja", "citations", "missing", "remedy"}
-RULESET_KEYS = {"name", "version", "regime", "origins", "title", "title_ja", "description", "routes"}
+RULESET_KEYS = {"name", "version", "regime", "origins", "title", "title_ja", "description", "routes", "default_deny"}
+
+# The request fields a remedy may name (`fields`) or change (`apply`), with the values a change may
+# set or add (None: the field can be named as missing but no remedy can change it for the caller).
+# Other `recipient.*` / `basis.*` / top-level names are accepted unchecked, for the partner
+# regimes' fields.
+REQUEST_FIELDS: dict[str, tuple | None] = {
+    "origin": None, "destination": None, "data_categories": None, "data_origin": None, "as_of": None,
+    "recipient.name": None,
+    "recipient.relationship": RELATIONSHIPS,
+    "recipient.safeguards": SAFEGUARDS,
+    "recipient.handles_data": (True, False),
+    "recipient.links_to_individuals": (True, False),
+    "recipient.academic_institution": (True, False),
+    "basis.consent": CONSENTS,
+    "basis.exception": EXCEPTIONS,
+    "basis.opt_out": (True, False),
+    "basis.public_announcement": (True, False),
+}
+LIST_FIELDS = {"recipient.safeguards", "data_categories"}
+FIELD_PATH = re.compile(r"^(?:(?:recipient|basis)\.)?[a-z][a-z_]*$")
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,7 @@ class ConditionSpec:
     recheck_within_days: int | None
     on_route: tuple[str, ...]
     details: str | None
+    summary: Text | None = None  # the obligation as a short clause for the answer's summary
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,8 @@ class RemedySpec:
     text: str
     text_ja: str
     citations: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    apply: tuple[Change, ...] | None = None  # None: taken from what the route's path is missing
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,8 @@ class MissingSpec:
     route: str
     text: str
     text_ja: str
+    fields: tuple[str, ...] = ()  # the request fields this item is about (missing_fields)
+    apply: tuple[Change, ...] = ()  # the changes that cure this item; () when no request change can
 
 
 @dataclass(frozen=True)
@@ -91,6 +118,7 @@ class Rule:
     not_applicable: tuple[str, ...] = ()
     missing: tuple[MissingSpec, ...] = ()
     deny: Text | None = None
+    reason: Text | None = None  # the headline of a default deny this rule explains
     conditions: tuple[ConditionSpec, ...] = ()
     records: RecordsSpec | None = None
     remedies: tuple[RemedySpec, ...] = ()
@@ -113,7 +141,7 @@ class Route:
     title: str
     title_ja: str
     citations: tuple[str, ...]
-    missing: Text
+    missing: MissingSpec
     remedy: Text
 
 
@@ -138,6 +166,8 @@ class Ruleset:
     cases: tuple[Case, ...]
     digest: str
     directory: str
+    title_ja: str = ""
+    default_deny: "RemedySpec | None" = None  # the deny reason when no rule gives one
 
     def rule(self, rule_id: str) -> Rule:
         return self._by_id[rule_id]
@@ -155,6 +185,14 @@ class Ruleset:
             if r.id == route_id:
                 return r
         raise KeyError(route_id)
+
+    def rule_rank(self, rule_id: str) -> int:
+        """Return a rule's position in the ruleset (file order), which orders reasons and remedy texts."""
+        ranks = self.__dict__.get("_rule_ranks")
+        if ranks is None:
+            ranks = {r.id: i for i, r in enumerate(self.rules)}
+            object.__setattr__(self, "_rule_ranks", ranks)
+        return ranks[rule_id]
 
     def describe(self) -> dict:
         return {
@@ -266,6 +304,53 @@ def _text(mapping, path, item) -> Text:
     return texts
 
 
+def _fields(value, path, item) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleFileError(path, "fields must be a list of request field paths", item)
+    for name in value:
+        if name not in REQUEST_FIELDS and not FIELD_PATH.match(name):
+            raise RuleFileError(path, f"fields: {name!r} is not a request field path", item)
+    return tuple(value)
+
+
+def _changes(value, path, item) -> tuple[Change, ...]:
+    """Validate `apply`: a list of {path, set: value} or {path, add: value} on request fields."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RuleFileError(path, "apply must be a list of {path, set} or {path, add}", item)
+    out = []
+    for change in value:
+        if not isinstance(change, dict) or "path" not in change or len(set(change) & {"set", "add"}) != 1 \
+                or set(change) - {"path", "set", "add"}:
+            raise RuleFileError(path, f"apply: {change!r} must be {{path, set}} or {{path, add}}", item)
+        name = change["path"]
+        op = "set" if "set" in change else "add"
+        if name not in REQUEST_FIELDS and not FIELD_PATH.match(name):
+            raise RuleFileError(path, f"apply: {name!r} is not a request field path", item)
+        allowed = REQUEST_FIELDS.get(name, ())
+        if name in REQUEST_FIELDS and allowed is None:
+            raise RuleFileError(path, f"apply: {name!r} is not something a remedy can change", item)
+        if name in REQUEST_FIELDS and (op == "add") != (name in LIST_FIELDS):
+            raise RuleFileError(path, f"apply: use 'add' for list fields and 'set' for the others ({name!r})", item)
+        if allowed and (change[op] not in allowed or type(change[op]) is not type(allowed[0])):
+            raise RuleFileError(path, f"apply: {change[op]!r} is not a value of {name!r} (allowed: {list(allowed)})", item)
+        out.append(Change(name, op, change[op]))
+    return tuple(out)
+
+
+def _missing(m, route_ids, path, item) -> MissingSpec:
+    _keys(m, MISSING_KEYS, path, item, "missing")
+    t = _text(m, path, item)
+    apply = _changes(m.get("apply"), path, item)
+    fields = _fields(m.get("fields"), path, item)
+    fields += tuple(c.path for c in apply if c.path not in fields)
+    route = _routes_list(m.get("route"), route_ids, path, item, "missing")[0] if "route" in m else ""
+    return MissingSpec(route, t.text, t.text_ja, fields, apply)
+
+
 def _routes_list(value, route_ids, path, item, what) -> tuple[str, ...]:
     values = value if isinstance(value, list) else [value]
     for r in values:
@@ -299,13 +384,19 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
         not_applicable = tuple(route_ids) if na == "*" else _routes_list(na, route_ids, path, rule_id, "not_applicable")
     missing = []
     for m in then.get("missing") or []:
-        _keys(m, {"route", "text", "text_ja"}, path, rule_id, "missing")
-        t = _text(m, path, rule_id)
-        missing.append(MissingSpec(_routes_list(m.get("route"), route_ids, path, rule_id, "missing")[0], t.text, t.text_ja))
+        if not isinstance(m, dict) or "route" not in m:
+            raise RuleFileError(path, "a missing item needs its route", rule_id)
+        missing.append(_missing(m, route_ids, path, rule_id))
     deny = None
     if "deny" in then:
         _keys(then["deny"], {"text", "text_ja"}, path, rule_id, "deny")
         deny = _text(then["deny"], path, rule_id)
+    reason = None
+    if "reason" in then:
+        _keys(then["reason"], {"text", "text_ja"}, path, rule_id, "reason")
+        reason = _text(then["reason"], path, rule_id)
+        if not missing and not deny:
+            raise RuleFileError(path, "a reason explains why routes are missing: give it with 'missing'", rule_id)
     conditions = []
     for c in then.get("conditions") or []:
         _keys(c, CONDITION_KEYS, path, rule_id, "condition")
@@ -319,12 +410,15 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
         details = c.get("details")
         if details is not None and details not in DETAILS:
             raise RuleFileError(path, f"details must be one of {sorted(DETAILS)}", rule_id)
+        summary = None
+        if "summary" in c or "summary_ja" in c:
+            summary = _text({"text": c.get("summary"), "text_ja": c.get("summary_ja")}, path, f"{rule_id} / {cid} summary")
         conditions.append(ConditionSpec(
             id=cid, text=t.text, text_ja=t.text_ja,
             citations=citations.check(_need(c, "citations", path, rule_id, list), path, f"{rule_id} / {cid}"),
             recheck_within_days=recheck,
             on_route=_routes_list(c["on_route"], route_ids, path, rule_id, "on_route") if "on_route" in c else (),
-            details=details,
+            details=details, summary=summary,
         ))
     records = None
     if "records" in then:
@@ -354,11 +448,15 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
         _keys(m, REMEDY_KEYS, path, rule_id, "remedy")
         mid = _need(m, "id", path, rule_id)
         t = _text(m, path, f"{rule_id} / {mid}")
+        apply = _changes(m["apply"], path, f"{rule_id} / {mid}") if "apply" in m else None
+        fields = _fields(m.get("fields"), path, f"{rule_id} / {mid}")
+        fields += tuple(c.path for c in apply or () if c.path not in fields)
         remedies.append(RemedySpec(
             id=mid,
             route=_routes_list(m["route"], route_ids, path, rule_id, "remedy route")[0] if m.get("route") else None,
             text=t.text, text_ja=t.text_ja,
             citations=citations.check(_need(m, "citations", path, rule_id, list), path, f"{rule_id} / {mid}"),
+            fields=fields, apply=apply,
         ))
     if not any((route, not_applicable, missing, deny, conditions, records, remedies)):
         raise RuleFileError(path, "'then' has no effect", rule_id)
@@ -370,7 +468,7 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
         dates[key] = value
     return Rule(
         id=rule_id, why=why.strip(), citations=cites, condition=condition, predicate=predicate,
-        route=route, not_applicable=not_applicable, missing=tuple(missing), deny=deny,
+        route=route, not_applicable=not_applicable, missing=tuple(missing), deny=deny, reason=reason,
         conditions=tuple(conditions), records=records, remedies=tuple(remedies),
         source=str(path), **dates,
     )
@@ -387,12 +485,12 @@ def _load_routes(raw, path, citations) -> tuple[Route, ...]:
         if not rid:
             raise RuleFileError(path, f"route without an id: {r!r}")
         _keys(r, ROUTE_KEYS, path, rid, "route")
-        _keys(r.get("missing"), {"text", "text_ja"}, path, rid, "route missing")
+        _keys(r.get("missing"), MISSING_KEYS - {"route"}, path, rid, "route missing")
         _keys(r.get("remedy"), {"text", "text_ja"}, path, rid, "route remedy")
         routes.append(Route(
             id=rid, title=_need(r, "title", path, rid), title_ja=_need(r, "title_ja", path, rid),
             citations=citations.check(_need(r, "citations", path, rid, list), path, rid),
-            missing=_text(r["missing"], path, rid), remedy=_text(r["remedy"], path, rid),
+            missing=_missing(r["missing"], [], path, rid), remedy=_text(r["remedy"], path, rid),
         ))
     if not routes:
         raise RuleFileError(path, "a ruleset must list its routes")
@@ -430,11 +528,19 @@ def load_ruleset(directory: Path, citations: CitationRegistry, shared_digest: "h
                 raise RuleFileError(path, "a case has name, source, request and expect", f"case {i + 1}")
             cases.append(Case(name=raw.get("name") or f"{path.stem} #{i + 1}", source=raw.get("source", ""),
                               request=raw["request"], expect=raw["expect"], file=str(path)))
+    default_deny = None
+    if "default_deny" in meta:
+        d = meta["default_deny"]
+        _keys(d, {"text", "text_ja", "citations"}, meta_path, "default_deny", "default_deny")
+        t = _text(d, meta_path, "default_deny")
+        default_deny = RemedySpec(f"{meta.get('name')}.default-deny", None, t.text, t.text_ja,
+                                  citations.check(_need(d, "citations", meta_path, "default_deny", list), meta_path, "default_deny"))
     return Ruleset(
         name=_need(meta, "name", meta_path, None), version=str(_need(meta, "version", meta_path, None)),
         regime=_need(meta, "regime", meta_path, None), origins=tuple(_need(meta, "origins", meta_path, None, list)),
         title=meta.get("title", ""), routes=routes, rules=tuple(rules), cases=tuple(cases),
         digest="sha256:" + digest.hexdigest(), directory=str(directory),
+        title_ja=meta.get("title_ja", ""), default_deny=default_deny,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 EXPECT_KEYS = {
     "outcome", "route", "decided_by", "conditions", "no_conditions", "citations", "records",
     "rules", "absent_rules", "paths", "missing", "remedies", "deny_reasons",
+    "summary", "summary_ja", "deny_reason_text", "deny_reason_citations", "remedy_order",
 }
 
 
@@ -55,6 +56,22 @@ def check(expect: dict, answer: dict) -> list[str]:
     for rid in expect.get("deny_reasons", []):
         if rid not in reasons:
             problems.append(f"deny reason {rid} missing (got {sorted(reasons)})")
+    for key in ("summary", "summary_ja"):
+        if key in expect and expect[key] not in answer.get(key, ""):
+            problems.append(f"{key}: no {expect[key]!r} in {answer.get(key)!r}")
+    reason_texts = [d["text"] for d in answer.get("deny_reasons", [])]
+    if "deny_reason_text" in expect and not any(expect["deny_reason_text"] in t for t in reason_texts):
+        problems.append(f"no deny reason contains {expect['deny_reason_text']!r} (got {reason_texts})")
+    reason_refs = {ref for d in answer.get("deny_reasons", []) for ref in d.get("citations", [])}
+    for ref in expect.get("deny_reason_citations", []):
+        if ref not in reason_refs:
+            problems.append(f"no deny reason cites {ref!r} (got {sorted(reason_refs)})")
+    order = expect.get("remedy_order")
+    if order:
+        first = answer.get("remedies", [])[:len(order)]
+        if len(first) < len(order) or any(want not in (r.get("route"), r["id"]) for want, r in zip(order, first)):
+            problems.append(f"remedy_order: expected the first remedies to be {order}, "
+                            f"got {[(r.get('route'), r['id']) for r in first]}")
     return problems
 
 

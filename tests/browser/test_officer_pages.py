@@ -28,13 +28,13 @@ def test_an_officer_decides_medical_records_to_a_us_processor_and_reads_the_cite
     citation = condition.get_by_role("link", name=re.compile(r"^APPI 28\(3\)"))
     expect(citation).to_have_attribute("href", "https://laws.e-gov.go.jp/law/415AC0000000057")
     expect(page.locator('tr[data-route="equivalent_measures"]')).to_contain_text("Satisfied")
-    expect(page.locator('tr[data-route="certified_recipient"]')).to_contain_text("recipient.safeguards has no apec_cbpr")
+    expect(page.locator('tr[data-route="certified_recipient"]')).to_contain_text("the recipient holds no APEC CBPR or Global CBPR certification")
     expect(page.get_by_text("No record of this provision is required.")).to_be_visible()
     expect(page.locator(".permalink a")).to_have_text(page.url)
 
     page.get_by_role("link", name="Full profile of United States").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("United States")
-    expect(page.get_by_text("Reviewed 2026-11-27 by transfer-gate legal data team")).to_be_visible()
+    expect(page.get_by_text("Reviewed 2026-12-02 by transfer-gate legal data team")).to_be_visible()
     assert page.problems == []
 
 

@@ -29,6 +29,7 @@ def Nullable(field_cls, **kw):
 
 class CitationSchema(Schema):
     ref = Text(metadata={"description": "Follows the citation grammar of contract §3, e.g. 'APPI 28(3)'."})
+    ref_ja = Text(metadata={"description": "The ref in Japanese statutory notation, e.g. '法第28条第3項'."})
     title = Text()
     title_ja = Text()
     url = Text()
@@ -44,13 +45,25 @@ class ConditionSchema(Schema):
     details = fields.List(fields.Dict(), metadata={"description": "The destination's system, with sources."})
 
 
+class ChangeSchema(Schema):
+    """One change to the request: `set` a field, or `add` a value to a list field."""
+
+    path = Text(metadata={"description": "A request field path, e.g. 'basis.consent', 'recipient.safeguards'."})
+    set = fields.Raw(metadata={"description": "The value to set (present when the field is not a list)."})
+    add = fields.String(metadata={"description": "The value to add to a list field."})
+
+
 class RemedySchema(Schema):
     id = Text()
     route = Nullable(fields.String)
-    text = Text()
+    text = Text(metadata={"description": "Worded for this request; plain language, no field names."})
     text_ja = Text()
     missing = Texts()
     missing_ja = Texts()
+    missing_fields = Texts(metadata={"description": "Request field paths the remedy needs changed or depends on."})
+    apply = fields.List(fields.Nested(ChangeSchema), required=True, metadata={
+        "description": "The request changes that make the transfer lawful on this remedy; empty when no change "
+                       "to the request can (the text says why). Remedies come closest first."})
     citations = Texts()
 
 
@@ -59,6 +72,7 @@ class PathSchema(Schema):
     status = Text(validate=validate.OneOf(PATH_STATUSES))
     missing = Texts()
     missing_ja = Texts()
+    missing_fields = Texts(metadata={"description": "Request field paths behind `missing`."})
 
 
 class RecordsSchema(Schema):
@@ -111,6 +125,10 @@ class DecisionSchema(Schema):
 
     decision_id = Text(metadata={"description": "ULID; the decision is in the log under this id."})
     outcome = Text(validate=validate.OneOf(OUTCOMES))
+    summary = Text(metadata={"description": "One or two plain sentences: whether the transfer may go, on which "
+                                            "route, the obligations that matter most; on a deny, the reason and "
+                                            "the closest way forward."})
+    summary_ja = Text()
     regime = Text()
     route = Text()
     conditions = fields.List(fields.Nested(ConditionSchema), required=True)
@@ -123,7 +141,8 @@ class DecisionSchema(Schema):
     country_profile = fields.Nested(ProfileStampSchema, required=True, allow_none=True)
     decided_by = Text()
     data_kinds = fields.List(fields.Nested(KindResultSchema), required=True)
-    deny_reasons = fields.List(fields.Nested(DenyReasonSchema), required=True)
+    deny_reasons = fields.List(fields.Nested(DenyReasonSchema), required=True, metadata={
+        "description": "Non-empty on every deny: each reason a sentence with its citations, the first the headline."})
     evaluated_at = Text()
     as_of = fields.Date(required=True)
 
@@ -153,10 +172,15 @@ class CountryProfileSchema(Schema):
     name_ja = Text()
     as_of = Text()
     stale = fields.Boolean(required=True)
+    stale_sections = Texts(metadata={"description": "Sections reviewed more than 18 months before as_of."})
     digest = Text()
     missing = Texts()
+    not_assessed = fields.List(fields.Dict(), required=True, metadata={
+        "description": "Each section left null, with what must be researched (text, text_ja, sources)."})
     curated = fields.Boolean(required=True)
     reviewed = Nullable(fields.String)
+    section_reviews = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "The date each section was last reviewed (curated profiles only)."})
     reviewer = Nullable(fields.String)
     notes = Text()
     designated = fields.Dict(required=True)
