@@ -161,3 +161,11 @@ def test_the_batch_endpoint_allows_only_post(client):
         resp = client.open("/v1/decisions/batch", method=method)
         assert resp.status_code == 405 and resp.mimetype == "application/problem+json"
         assert set(resp.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+
+
+@pytest.mark.parametrize("as_of,status", [("1999-12-31", 422), ("2000-01-01", 200), ("9999-12-31", 422)])
+def test_a_country_profile_is_read_for_the_same_range_of_dates(client, as_of, status):
+    resp = client.get(f"/v1/countries/DE?as_of={as_of}")
+    assert resp.status_code == status
+    if status == 422:
+        assert list(resp.get_json()["errors"]) == ["as_of"]

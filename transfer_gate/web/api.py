@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge, Uns
 
 from .. import service
 from ..errors import RequestInvalid
+from ..schemas import AS_OF_RANGE
 from .identity import caller
 from .problems import problem_body, problem_for, respond
 
@@ -289,6 +290,8 @@ def get_country(code):
             as_of = date.fromisoformat(as_of)
         except ValueError:
             raise RequestInvalid({"as_of": ["Not a valid date (YYYY-MM-DD)."]}) from None
+        if not AS_OF_RANGE[0] <= as_of <= AS_OF_RANGE[1]:  # the same range a decision may be asked for
+            raise RequestInvalid({"as_of": [f"Must be a date from {AS_OF_RANGE[0]} to {AS_OF_RANGE[1]}."]})
     return jsonify(service.country(runtime(), code.upper(), as_of))
 
 
