@@ -9,7 +9,7 @@ from transfer_gate.keys import ROLES
 from transfer_gate.rules import load_rulebook
 from transfer_gate.service import Runtime
 
-pytest_plugins = ["tests.stores"]  # the decision log's stores: SQLite and PostgreSQL
+pytest_plugins = ["tests.stores", "tests.partner_rules"]  # the decision log's stores; stand-in partner rulesets
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"

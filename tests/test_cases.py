@@ -16,7 +16,7 @@ CASES = [(rs, case) for rs in BOOK.rulesets.values() for case in rs.cases]
 
 def answer(runtime, request: dict) -> dict:
     req = service.validate(runtime, request)
-    return service.evaluate(runtime, req).to_dict()
+    return service.answer(runtime, req).to_dict()  # a journey's answer holds every leg's
 
 
 @pytest.mark.parametrize("ruleset,case", CASES, ids=[f"{rs.name}:{c.name}" for rs, c in CASES])
@@ -28,13 +28,14 @@ def test_case(runtime, ruleset, case):
 @pytest.mark.parametrize("ruleset,case", CASES, ids=[f"{rs.name}:{c.name}" for rs, c in CASES])
 def test_matcher_fires_exactly_the_rules_whose_conditions_hold(runtime, ruleset, case):
     """durable-rules and the plain-Python reading of the same conditions agree on every case."""
-    req = service.validate(runtime, case.request)
-    profile = None if req.destination == "unknown" else runtime.profiles.get(req.destination, req.as_of)
-    kinds = runtime.book.taxonomy.kinds_of(req.data_categories, req.data_origin)
-    facts = [dict(base_facts(req, profile), kind=k, id=k) for k in kinds]
-    fired = set(runtime.matcher.match(ruleset.name, facts))
-    expected = {(f["id"], r.id) for f in facts for r in ruleset.rules if r.predicate(f)}
-    assert fired == expected
+    for req in service.leg_requests(runtime, service.validate(runtime, case.request)):  # a journey: every leg
+        leg_ruleset = runtime.book.for_origin(req.origin)
+        profile = None if req.destination == "unknown" else runtime.profiles.get(req.destination, req.as_of)
+        kinds = runtime.book.taxonomy.kinds_of(req.data_categories, req.data_origin, leg_ruleset.regime)
+        facts = [dict(base_facts(req, profile), kind=k, id=k) for k in kinds]
+        fired = set(runtime.matcher.match(leg_ruleset.name, facts))
+        expected = {(f["id"], r.id) for f in facts for r in leg_ruleset.rules if r.predicate(f)}
+        assert fired == expected
 
 
 def test_every_rule_is_reached_by_a_case(runtime):
@@ -72,13 +73,26 @@ def cached(runtime, case) -> dict:
     return ANSWERS[key]
 
 
+def decisions(runtime, ruleset, case) -> list[tuple]:
+    """The decisions a case's answer holds, each with its ruleset and request body: for a journey, every leg's."""
+    result = cached(runtime, case)
+    if "legs" not in result:
+        return [(ruleset, case.request, result)]
+    legs = service.leg_requests(runtime, service.validate(runtime, case.request))
+    return [(BOOK.rulesets[leg["ruleset"]["name"]], req.to_dict(), leg) for req, leg in zip(legs, result["legs"])]
+
+
 def patched(request: dict, changes: list[dict]) -> dict:
-    """Return a copy of a request body with a remedy's `apply` changes made."""
+    """Return a copy of a request body with a remedy's `apply` changes made (`onward[0].basis.consent` too)."""
     body = copy.deepcopy(request)
     for change in changes:
         *parents, name = change["path"].split(".")
         target = body
         for part in parents:
+            leg = re.fullmatch(r"onward\[(\d+)\]", part)
+            if leg:
+                target = target["onward"][int(leg.group(1))]
+                continue
             target = target.setdefault(part, {})
         if "add" in change:
             values = target.setdefault(name, [])
@@ -91,15 +105,23 @@ def patched(request: dict, changes: list[dict]) -> dict:
 
 @pytest.mark.parametrize("ruleset,case", CASES, ids=[f"{rs.name}:{c.name}" for rs, c in CASES])
 def test_every_answer_says_in_plain_words_what_may_be_done(runtime, ruleset, case):
-    result = cached(runtime, case)
-    assert result["summary"].strip() and result["summary_ja"].strip()
-    words = result["summary"] + result["summary_ja"]
-    assert not FIELD_TOKEN.search(words), FIELD_TOKEN.search(words)
-    title = ruleset.route(result["route"]).title if result["route"] != "none" else None
-    if title:
-        assert title in result["summary"]
-    if result["records"]["required"]:
-        assert "P3Y" not in result["summary"] and "3 years" in result["summary"]
+    journey = cached(runtime, case)
+    for ruleset, _, result in decisions(runtime, ruleset, case) + ([(None, None, journey)] if "legs" in journey else []):
+        assert result["summary"].strip() and result["summary_ja"].strip()
+        words = result["summary"] + result["summary_ja"]
+        assert not FIELD_TOKEN.search(words), FIELD_TOKEN.search(words)
+        if ruleset is None:  # the journey's own summary: every leg's regime, the deciding leg's route
+            decisive = result["legs"][result["decided_by_leg"]]
+            ruleset = BOOK.rulesets[decisive["ruleset"]["name"]]
+            assert f"Leg {result['decided_by_leg'] + 1} decides" in result["summary"]
+            assert len(re.findall(r"\bleg \d+, ", result["summary"])) == len(result["legs"])
+            if result["outcome"] != "deny":
+                continue
+        title = ruleset.route(result["route"]).title if result["route"] != "none" else None
+        if title:
+            assert title in result["summary"]
+        if result["records"]["required"]:
+            assert "P3Y" not in result["summary"] and "3 years" in result["summary"]
 
 
 DENIALS = [(rs, c) for rs, c in CASES if c.expect.get("outcome") == "deny"]
@@ -107,31 +129,45 @@ DENIALS = [(rs, c) for rs, c in CASES if c.expect.get("outcome") == "deny"]
 
 @pytest.mark.parametrize("ruleset,case", DENIALS, ids=[f"{rs.name}:{c.name}" for rs, c in DENIALS])
 def test_every_denial_says_why_with_citations_and_ranks_its_remedies(runtime, ruleset, case):
-    result = cached(runtime, case)
-    assert result["outcome"] == "deny"
-    assert result["deny_reasons"], "a deny without a reason"
-    cited = {c["ref"] for c in result["citations"]}
-    for reason in result["deny_reasons"]:
-        assert reason["text"] and reason["text_ja"] and reason["citations"], reason
-        assert set(reason["citations"]) <= cited, reason["rule"]
-    assert result["deny_reasons"][0]["text"] in result["summary"]
-    if not any(k["outcome"] == "deny" and any(ruleset.rule(r).deny for r in k["deny_reasons"]) for k in result["data_kinds"]):
-        assert result["remedies"], "a default deny always has a route to offer"
-    order = {r.id: i for i, r in enumerate(ruleset.routes)}
-    keys = [(not r["apply"], len(r["missing_fields"]), order.get(r["route"], len(order))) for r in result["remedies"]]
-    assert keys == sorted(keys), [r["id"] for r in result["remedies"]]
-    for remedy in result["remedies"]:
-        assert set(c["path"] for c in remedy["apply"]) <= set(remedy["missing_fields"]), remedy["id"]
+    journey = cached(runtime, case)
+    assert journey["outcome"] == "deny"
+    checked = [(None, journey)] + [(rs, r) for rs, _, r in decisions(runtime, ruleset, case)
+                                   if "legs" in journey and r["outcome"] == "deny"]
+    for leg_ruleset, result in checked:  # a journey: its combined answer, then each denied leg
+        rs = leg_ruleset or (BOOK.rulesets[result["legs"][result["decided_by_leg"]]["ruleset"]["name"]]
+                             if "legs" in result else ruleset)
+        assert result["deny_reasons"], "a deny without a reason"
+        cited = {c["ref"] for c in result["citations"]}
+        for reason in result["deny_reasons"]:
+            assert reason["text"] and reason["text_ja"] and reason["citations"], reason
+            assert set(reason["citations"]) <= cited, reason["rule"]
+        assert result["deny_reasons"][0]["text"] in result["summary"]
+        if not any(k["outcome"] == "deny" and any(rs.rule(r).deny for r in k["deny_reasons"]) for k in result["data_kinds"]):
+            assert result["remedies"], "a default deny always has a route to offer"
+        for remedy in result["remedies"]:
+            assert set(c["path"] for c in remedy["apply"]) <= set(remedy["missing_fields"]), remedy["id"]
+        if leg_ruleset is None and "legs" in journey:
+            continue  # a journey's remedies are its denied legs' in leg order, each leg ranked (checked next)
+        order = {r.id: i for i, r in enumerate(rs.routes)}
+        keys = [(not r["apply"], len(r["missing_fields"]), order.get(r["route"], len(order))) for r in result["remedies"]]
+        assert keys == sorted(keys), [r["id"] for r in result["remedies"]]
 
 
 @pytest.mark.parametrize("ruleset,case", DENIALS, ids=[f"{rs.name}:{c.name}" for rs, c in DENIALS])
 def test_applying_a_remedy_makes_the_transfer_lawful(runtime, ruleset, case):
-    """Each remedy's `apply` is the whole cure: the patched request is no longer denied."""
+    """Each remedy's `apply` is the whole cure: the patched request is no longer denied.
+
+    In a journey the cure is for the leg the remedy comes from (`onward[n]` in its paths names
+    leg n + 1): that leg is no longer denied, whatever the others say.
+    """
     result = cached(runtime, case)
     for remedy in result["remedies"]:
         if not remedy["apply"]:
             continue
         after = answer(runtime, patched(case.request, remedy["apply"]))
+        if "legs" in result:
+            legs = {int(m) + 1 for c in remedy["apply"] for m in re.findall(r"^onward\[(\d+)\]", c["path"])} or {0}
+            after = after["legs"][max(legs)]
         assert after["outcome"] != "deny", (remedy["id"], remedy["apply"], after["deny_reasons"])
 
 
@@ -164,17 +200,17 @@ def test_every_answer_cites_what_it_rests_on(runtime, ruleset, case):
     category that is its kind only because the data came from the EU or the UK (SR (1)) puts
     the category's citations among them.
     """
-    result = cached(runtime, case)
-    cited = {c["ref"] for c in result["citations"]}
-    needed = {ref: rule.id for rule in _depends_on(ruleset, result) for ref in rule.citations}
-    origin = case.request.get("data_origin")
-    counted = {k["kind"] for k in result["data_kinds"] if result["outcome"] != "deny" or k["outcome"] == "deny"}
-    for key in case.request["data_categories"]:
-        cat = BOOK.taxonomy.categories[key]
-        if origin in ("EU", "UK") and cat.kind_eu_uk != cat.kind and cat.kind_eu_uk in counted:
-            needed.update({ref: f"taxonomy {key}" for ref in cat.citations})
-    missing = {ref: by for ref, by in needed.items() if ref not in cited}
-    assert missing == {}
+    for ruleset, request, result in decisions(runtime, ruleset, case):  # a journey: every leg
+        cited = {c["ref"] for c in result["citations"]}
+        needed = {ref: rule.id for rule in _depends_on(ruleset, result) for ref in rule.citations}
+        origin = request.get("data_origin")
+        counted = {k["kind"] for k in result["data_kinds"] if result["outcome"] != "deny" or k["outcome"] == "deny"}
+        for key in request["data_categories"]:
+            cat = BOOK.taxonomy.categories[key]
+            if origin in ("EU", "UK") and cat.kind_eu_uk != cat.kind and cat.kind_eu_uk in counted:
+                needed.update({ref: f"taxonomy {key}" for ref in cat.citations})
+        missing = {ref: by for ref, by in needed.items() if ref not in cited}
+        assert missing == {}
 
 
 # Field paths, enum values and rule ids have no place in a text a person reads.

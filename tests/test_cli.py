@@ -64,3 +64,20 @@ def test_json_lines_with_an_invalid_line_exit_2_with_the_problem_in_place(db, tm
     assert out[1]["status"] == 422 and list(out[1]["errors"]) == ["destination"]
     assert out[2]["status"] == 400
     assert len(log_entries(db)) == 2
+
+
+def test_decide_answers_a_journey_leg_by_leg_and_logs_it_once(db, tmp_path, monkeypatch):
+    from tests.partner_rules import write_partner_rulesets
+    from tests.test_journeys import EU_JP_US
+
+    monkeypatch.setenv("TRANSFER_GATE_RULESETS_DIR", str(write_partner_rulesets(tmp_path / "rulesets")))
+    bad = dict(EU_JP_US, onward=[{"destination": "US"}, {"destination": "CA"}])
+    result = run(["decide"], "\n".join([json.dumps(EU_JP_US), json.dumps(bad)]))
+    assert result.exit_code == 2
+    decision, problem = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [(leg["origin"], leg["destination"], leg["regime"]) for leg in decision["legs"]] == [
+        ("DE", "JP", "GDPR"), ("JP", "US", "APPI")]
+    assert decision["decided_by_leg"] == 1 and decision["outcome"] == "conditional"
+    assert problem["status"] == 422 and list(problem["errors"]) == ["onward[1].destination"]
+    [entry] = log_entries(db)
+    assert entry["decision_id"] == decision["decision_id"] and len(entry["response"]["legs"]) == 2

@@ -242,6 +242,49 @@ def test_generated_profiles_are_up_to_date():
     assert module.generate(PROFILES, check=True) == [], "run python tools/generate_profiles.py"
 
 
+# --------------------------------------------------------------------------- partner-regime adequacy
+
+EU_ADEQUATE = {"AD": "full", "AR": "full", "BR": "lgpd_regulated", "CA": "commercial_organisations", "CH": "full",
+               "FO": "full", "GB": "full", "GG": "full", "IL": "full", "IM": "full", "JE": "full",
+               "JP": "excluding_academic", "KR": "pipa_regulated", "NZ": "full", "US": "dpf_certified", "UY": "full"}
+UK_ADEQUATE = dict({c: "full" for c in EEA | {"GI", "AD", "AR", "CH", "FO", "GG", "IL", "IM", "JE", "NZ", "UY"}},
+                   CA="commercial_organisations", JP="excluding_academic", KR="pipa_regulated", US="dpf_certified")
+
+
+def test_eu_adequacy_in_force_lists_the_brief_s_decisions_with_their_scopes(store):
+    found = {c: store.get(c, TODAY).eu_adequacy for c in store.codes()}
+    assert {c: a["scope"] or a["status"] for c, a in found.items() if a["status"] != "none"} == EU_ADEQUATE
+
+
+def test_uk_adequacy_in_force_lists_the_eea_gibraltar_and_the_carried_over_decisions(store):
+    found = {c: store.get(c, TODAY).uk_adequacy for c in store.codes()}
+    assert {c: a["scope"] or a["status"] for c, a in found.items() if a["status"] != "none"} == UK_ADEQUATE
+
+
+@pytest.mark.parametrize("code,day,eu,uk", [
+    ("US", date(2023, 7, 9), "none", "none"),        # after Schrems II, before the DPF
+    ("US", date(2023, 7, 10), "scoped", "none"),     # the DPF, before the UK Extension
+    ("US", date(2023, 10, 12), "scoped", "scoped"),  # SI 2023/1028
+    ("KR", date(2022, 12, 18), "scoped", "none"),
+    ("KR", date(2022, 12, 19), "scoped", "scoped"),  # SI 2022/1213
+    ("GB", date(2031, 12, 27), "full", "none"),
+    ("GB", date(2031, 12, 28), "none", "none"),      # the renewed decision's end
+    ("BR", date(2026, 1, 25), "none", "none"),
+])
+def test_adequacy_statuses_change_on_their_dates(store, code, day, eu, uk):
+    profile = store.get(code, day)
+    assert (profile.eu_adequacy["status"], profile.uk_adequacy["status"]) == (eu, uk)
+
+
+def test_no_eea_state_holds_eu_adequacy_and_every_one_holds_uk_adequacy(store):
+    for code in EEA:
+        profile = store.get(code, TODAY)
+        assert profile.eea is True
+        assert profile.eu_adequacy["status"] == "none"
+        assert profile.uk_adequacy["status"] == "full"
+    assert store.get("GB", TODAY).eea is False
+
+
 @pytest.mark.parametrize("code", curated_codes())
 def test_curated_profile_dates_every_section_no_later_than_its_review(code):
     profile = raw(code)
@@ -284,7 +327,18 @@ ASSESSED = {  # (code, section) with a sourced finding at this review; every oth
     ("CN", "localization"), ("RU", "government_access"), ("RU", "localization"),
     ("VN", "government_access"), ("VN", "localization"), ("IN", "government_access"),
     ("IN", "localization"), ("TR", "government_access"), ("HK", "government_access"),
-    ("AU", "government_access"),
+    ("AU", "government_access"), ("KR", "government_access"), ("SG", "government_access"),
+    ("CA", "localization"), ("PH", "government_access"), ("TW", "government_access"),
+    ("TH", "government_access"), ("ID", "government_access"), ("ID", "localization"),
+    ("MY", "government_access"), ("BR", "government_access"), ("MX", "government_access"),
+    ("CH", "government_access"), ("IL", "government_access"), ("NZ", "government_access"),
+    ("TR", "localization"), ("AU", "localization"), ("AE", "localization"),
+    ("KH", "government_access"), ("ZA", "government_access"), ("KR", "localization"),
+    ("BR", "localization"), ("CH", "localization"), ("TH", "localization"),
+    ("MM", "government_access"), ("LA", "government_access"), ("QA", "government_access"),
+    ("SG", "localization"), ("CA", "government_access"), ("MX", "localization"),
+    ("TW", "localization"), ("PE", "government_access"), ("CO", "government_access"),
+    ("CL", "government_access"), ("ZA", "localization"),
 }
 
 
@@ -329,7 +383,7 @@ def test_the_country_api_says_not_assessed_and_lists_stale_sections(client):
 
 
 def test_an_informed_consent_notice_for_an_unassessed_country_says_so(client):
-    body = {"origin": "JP", "destination": "KR", "as_of": "2026-12-02",
+    body = {"origin": "JP", "destination": "TN", "as_of": "2026-12-02",
             "data_categories": ["personal_data"], "basis": {"consent": "informed"}}
     answer = client.post("/v1/decisions", json=body).get_json()
     [notice] = [c for c in answer["conditions"] if c["id"] == "appi.28-2.information-given"]

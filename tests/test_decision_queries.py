@@ -75,6 +75,8 @@ def test_the_log_is_listed_newest_first_with_full_entries(store_app, logged):
     ("?from=2026-11-02T08:59:59%2B09:00", [1, 2, 3, 4]),  # = 2026-11-01T23:59:59Z, inclusive
     ("?caller=crm&destination=DE&to=2026-11-30", [0]),
     ("?outcome=allow", []),
+    ("?regime=APPI&outcome=deny", [1]),
+    ("?regime=GDPR", []),
 ])
 def test_filters_select_exactly_the_matching_decisions(store_app, logged, query, expected):
     page = listed(store_app.test_client(), query + "&order=asc" if "?" in query else "?order=asc")
@@ -114,6 +116,7 @@ def test_a_later_append_does_not_disturb_a_page_already_started(store_app, logge
     ("?limit=5000", ["limit"]),
     ("?cursor=abc", ["cursor"]),
     ("?order=sideways", ["order"]),
+    ("?regime=EU", ["regime"]),
     ("?purpose=audit", ["purpose"]),
     ("?outcome=maybe&limit=x&destination=usa", ["outcome", "limit", "destination"]),
 ])

@@ -7,6 +7,7 @@ import schemathesis
 from openapi_spec_validator import validate
 
 from tests.test_api import EXAMPLE
+from transfer_gate import service
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -77,7 +78,9 @@ def test_the_request_schema_carries_the_contract_and_the_loaded_vocabulary(docum
     assert sorted(request["required"]) == ["data_categories", "destination", "origin"]
     assert props["data_categories"]["items"]["enum"] == sorted(app.extensions["transfer_gate"].book.taxonomy.categories)
     assert props["data_categories"]["minItems"] == 1
-    assert props["origin"]["enum"] == ["JP"]
+    assert props["origin"]["enum"] == sorted(service.origins(app.extensions["transfer_gate"]))
+    assert {"JP", "DE", "NO", "GB"} <= set(props["origin"]["enum"])
+    assert len(props["origin"]["enum"]) == 32  # APPI's JP, GDPR's 30 EEA states, UK GDPR's GB
     assert "US" in props["destination"]["enum"] and "unknown" in props["destination"]["enum"]
     assert props["reference"]["maxLength"] == 200
     recipient = document["components"]["schemas"]["Recipient"]

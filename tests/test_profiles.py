@@ -58,12 +58,12 @@ def designated_gb():
         "value": True, "since": date(2019, 1, 23), "instrument": INSTRUMENT})
 
 
-GROUP_NAMES = ("ppc_designated", "eea", "apec", "apec_cbpr", "global_cbpr", "oecd")
+GROUP_NAMES = ("ppc_designated", "eea", "apec", "apec_cbpr", "global_cbpr", "oecd", "eu_adequacy", "uk_adequacy")
 
 
 def groups_for(profiles):
     """Derive group files that agree with the given profiles."""
-    members = {name: [] for name in GROUP_NAMES}
+    members = {name: [] for name in GROUP_NAMES}  # adequacy files: empty unless a test fills them
     for p in profiles:
         if p["designated"]["value"]:
             members["ppc_designated"].append(
@@ -479,10 +479,96 @@ def test_to_dict_is_the_json_view_of_the_profile(store_dir):
     assert body["missing"] == []
     assert body["reviewed"] == "2026-11-01"
     assert body["designated"] == {"value": True, "since": "2019-01-23", "instrument": INSTRUMENT}
+    assert body["eu_adequacy"] == body["uk_adequacy"] == {
+        "status": "none", "scope": None, "instrument": None, "since": None, "until": None}
     assert body["stale_sections"] == [] and body["not_assessed"] == []
     assert json.loads(json.dumps(profile.data)) == {
         k: v for k, v in body.items()
-        if k not in ("as_of", "stale", "stale_sections", "digest", "missing", "not_assessed")}
+        if k not in ("as_of", "stale", "stale_sections", "digest", "missing", "not_assessed", "eu_adequacy",
+                     "uk_adequacy")}
+
+
+# --------------------------------------------------------------------------- adequacy (contract §8)
+
+
+def adequacy(code, scope="full", since=date(2019, 1, 23), until=None, **extra):
+    return dict({"code": code, "instrument": "Decision (EU) 2019/419", "scope": scope, "since": since, "until": until,
+                 "source": "https://example.org/decision"}, **extra)
+
+
+def adequacy_store(tmp_path, eu=(), uk=(), eea=()):
+    groups = groups_for([generated("AR"), designated_gb(), generated("US")])
+    groups["eu_adequacy"], groups["uk_adequacy"] = list(eu), list(uk)
+    groups["eea"] = [{"code": c, "since": date(1994, 1, 1)} for c in eea]
+    return write_store(tmp_path, [generated("AR"), designated_gb(), generated("US")], groups=groups)
+
+
+def test_adequacy_is_in_force_only_between_since_and_until(tmp_path):
+    store = ProfileStore.load(adequacy_store(tmp_path, eu=[adequacy("GB", since=date(2021, 6, 28), until=date(2031, 12, 27))]))
+    assert store.get("GB", date(2021, 6, 27)).eu_adequacy["status"] == "none"
+    assert dict(store.get("GB", date(2021, 6, 28)).eu_adequacy) == {
+        "status": "full", "scope": None, "instrument": "Decision (EU) 2019/419", "since": "2021-06-28", "until": "2031-12-27"}
+    assert store.get("GB", date(2031, 12, 27)).eu_adequacy["status"] == "full"
+    assert store.get("GB", date(2031, 12, 28)).eu_adequacy["status"] == "none"
+    assert store.get("AR", date(2026, 1, 1)).uk_adequacy["status"] == "none"
+
+
+def test_a_scoped_adequacy_names_its_scope_and_shows_in_to_dict(tmp_path):
+    store = ProfileStore.load(adequacy_store(tmp_path, uk=[adequacy("US", scope="dpf_certified", since=date(2023, 10, 12))]))
+    body = json.loads(json.dumps(store.get("US", date(2026, 1, 1)).to_dict()))
+    assert body["uk_adequacy"]["status"] == "scoped" and body["uk_adequacy"]["scope"] == "dpf_certified"
+    assert body["eu_adequacy"]["status"] == "none"
+
+
+def test_a_code_may_hold_successive_adequacy_periods(tmp_path):
+    store = ProfileStore.load(adequacy_store(tmp_path, eu=[
+        adequacy("US", scope="dpf_certified", since=date(2016, 8, 1), until=date(2020, 7, 16)),
+        adequacy("US", scope="dpf_certified", since=date(2023, 7, 10))]))
+    assert store.get("US", date(2019, 1, 1)).eu_adequacy["status"] == "scoped"
+    assert store.get("US", date(2021, 1, 1)).eu_adequacy["status"] == "none"
+    assert store.get("US", date(2024, 1, 1)).eu_adequacy["since"] == "2023-07-10"
+
+
+@pytest.mark.parametrize("member,message", [
+    (adequacy("GB", scope="partial"), "must be one of"),
+    (adequacy("GB", since=None), "date"),
+    (adequacy("GB", since=date(2021, 1, 1), until=date(2020, 1, 1)), "before since"),
+    (adequacy("XX"), "not an ISO 3166-1 alpha-2 code"),
+    (adequacy("GB", source="not a url"), "URL"),
+    (adequacy("GB", instrument=""), "non-empty"),
+    (adequacy("GB", colour="blue"), "unknown field"),
+])
+def test_an_invalid_adequacy_member_is_rejected_naming_the_field(tmp_path, member, message):
+    with pytest.raises(ProfileError, match=message):
+        ProfileStore.load(adequacy_store(tmp_path, eu=[member]))
+
+
+def test_overlapping_adequacy_periods_are_rejected(tmp_path):
+    with pytest.raises(ProfileError, match="overlapping"):
+        ProfileStore.load(adequacy_store(tmp_path, uk=[adequacy("US"), adequacy("US", since=date(2020, 1, 1))]))
+
+
+def test_an_eea_state_cannot_hold_eu_adequacy(tmp_path):
+    with pytest.raises(ProfileError, match="not a transfer"):
+        ProfileStore.load(adequacy_store(tmp_path, eu=[adequacy("AR")], eea=["AR"]))
+
+
+def test_an_adequacy_member_needs_a_profile(tmp_path):
+    with pytest.raises(ProfileError, match="no profile file"):
+        ProfileStore.load(adequacy_store(tmp_path, eu=[adequacy("CH")]))
+
+
+def test_eea_membership_is_resolved_at_the_date(tmp_path):
+    store = ProfileStore.load(adequacy_store(tmp_path, eea=["AR"]))
+    assert store.get("AR", date(1993, 12, 31)).eea is False
+    assert store.get("AR", date(2026, 1, 1)).eea is True
+    assert store.get("GB", date(2026, 1, 1)).eea is False
+
+
+def test_store_digest_covers_the_adequacy_files(tmp_path):
+    first = ProfileStore.load(adequacy_store(tmp_path / "a"))
+    second = ProfileStore.load(adequacy_store(tmp_path / "b", eu=[adequacy("GB")]))
+    assert first.digest != second.digest
 
 
 # --------------------------------------------------------------------------- section reviews

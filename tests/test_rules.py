@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from tests.conftest import RULESETS
-from transfer_gate.citations import is_valid_ref
+from transfer_gate.citations import is_valid_ref, statutory_order
 from transfer_gate.errors import CitationError, RuleFileError
 from transfer_gate.rules import load_rulebook
 
@@ -45,6 +45,28 @@ def test_the_shipped_rules_load_and_every_citation_follows_the_grammar():
     for rule in appi.rules:
         assert rule.citations and all(ref in book.citations for ref in rule.citations)
         assert rule.why
+
+
+@pytest.mark.parametrize("ref", [
+    "GDPR 45(1)", "GDPR 46(2)(c)", "GDPR 49(1)(a)", "GDPR 49(1)", "GDPR 30(1)(e)", "GDPR 4(5)", "GDPR 9",
+    "UK GDPR 44A", "UK GDPR 45A", "UK GDPR 46(2)", "UK GDPR 49(1)(a)", "DPA 2018 17A",
+    "Decision (EU) 2019/419", "Decision (EU) 2021/914", "EDPB Rec 01/2020", "EDPB GL 2/2018", "EDPB GL 05/2021",
+])
+def test_the_partner_regimes_refs_of_contract_8_3_follow_the_grammar(ref):
+    assert is_valid_ref(ref)
+
+
+@pytest.mark.parametrize("ref", ["GDPR Art. 45", "GDPR 46(2)(ii)", "UK GDPR", "Decision 2002/2/EC", "EDPB Rec 1-2020"])
+def test_malformed_partner_refs_are_refused(ref):
+    assert not is_valid_ref(ref)
+
+
+def test_refs_sort_by_instrument_then_article_whatever_the_set_order():
+    refs = ["GDPR 49(1)(a)", "Decision (EU) 2021/914", "APPI 28(1)", "GDPR 46(2)(c)", "GDPR 46(2)(b)", "UK GDPR 45A",
+            "UK GDPR 45(1)", "GDPR 49(1)"]
+    assert sorted(refs, key=statutory_order) == [
+        "APPI 28(1)", "GDPR 46(2)(b)", "GDPR 46(2)(c)", "GDPR 49(1)", "GDPR 49(1)(a)", "UK GDPR 45(1)", "UK GDPR 45A",
+        "Decision (EU) 2021/914"]
 
 
 def test_a_valid_extra_rule_loads(rulesets):

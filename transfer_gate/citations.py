@@ -20,6 +20,11 @@ REF_GRAMMAR = re.compile(
     r"|Basic Policy \d+(?:\(\d+\))?[①②③④⑤⑥⑦⑧⑨⑩]?"
     r"|PPC GL (?:Offshore|General|Anonymized) \d+(?:-\d+)*"
     r"|PPC QA \d+-\d+"
+    # Contract §8.3: the partner regimes' instruments.
+    r"|(?:UK )?GDPR \d+[A-Z]?(?:\(\d+\))?(?:\([a-z]\))?"
+    r"|DPA 2018 \d+[A-Z]*(?:\(\d+\))?"
+    r"|Decision \(EU\) \d{4}/\d+"
+    r"|EDPB (?:Rec|GL) \d{1,2}/\d{4}"
     r")$"
 )
 
@@ -28,8 +33,17 @@ _INSTRUMENT_KEYS = {"title", "title_ja", "url"}
 
 
 _INSTRUMENT_ORDER = ("APPI", "Cabinet Order", "PPC Rules", "SR", "Basic Policy", "PPC GL Offshore",
-                     "PPC GL General", "PPC GL Anonymized", "PPC QA")
+                     "PPC GL General", "PPC GL Anonymized", "PPC QA", "GDPR", "UK GDPR", "DPA 2018",
+                     "Decision (EU)", "EDPB Rec", "EDPB GL")
 _ROMAN = {r: i for i, r in enumerate(("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"), 1)}
+
+
+def _part(p: str):
+    if p.isascii() and p.isdigit():
+        return int(p)
+    if p[:-1].isdigit():  # an inserted article (UK GDPR 45A) comes after the whole of article 45
+        return int(p[:-1]) + (ord(p[-1]) - 64) / 100
+    return _ROMAN.get(p, ord(p[0]))
 
 
 @functools.lru_cache(maxsize=None)  # refs come from a fixed registry; sorting happens on every decision
@@ -37,8 +51,9 @@ def statutory_order(ref: str) -> tuple:
     """Sort key putting refs in the order of the instruments and their articles (APPI 27 before APPI 28(3))."""
     instrument = next((i for i in sorted(_INSTRUMENT_ORDER, key=len, reverse=True) if ref.startswith(i + " ")), "")
     rank = _INSTRUMENT_ORDER.index(instrument) if instrument else len(_INSTRUMENT_ORDER)
-    parts = re.findall(r"\d+|[ivx]+|[①-⑩]", ref[len(instrument):])
-    return (rank, tuple(int(p) if p.isascii() and p.isdigit() else _ROMAN.get(p, ord(p[0])) for p in parts))
+    parts = re.findall(r"\d+[A-Z]?|[ivx]+|[①-⑩]", ref[len(instrument):])
+    # The ref itself breaks ties (GDPR 46(2)(b) before (c), 45 before 45A), so the order never depends on set order.
+    return (rank, tuple(_part(p) for p in parts), ref)
 
 
 def is_valid_ref(ref: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from contextlib import contextmanager
 
 import click
@@ -74,6 +75,7 @@ def decide(dry_run, file):
     from .web.problems import problem_body, problem_for
 
     invalid = False
+    run_id = f"cli-{uuid.uuid4().hex}"  # one id for every decision of this run, like an HTTP request's
     with _opened_app() as app, app.app_context():
         rt = app.extensions["transfer_gate"]
         lines = list(_requests(file.read()))
@@ -83,7 +85,8 @@ def decide(dry_run, file):
             chunk = lines[start:start + CLI_CHUNK]
             try:
                 decided = iter(service.decide_batch(rt, [p for _n, p, err in chunk if err is None], caller="cli",
-                                                    role="cli", problem=problem_for, dry_run=dry_run))
+                                                    role="cli", problem=problem_for, dry_run=dry_run,
+                                                    request_id=run_id))
             except TransferGateError as exc:  # the log or the engine failed: nothing of this chunk is returned
                 click.echo(json.dumps(problem_for(exc), ensure_ascii=False), err=True)
                 sys.exit(1)
@@ -103,27 +106,108 @@ def decide(dry_run, file):
               help="gunicorn worker processes; each compiles its own rules engine.")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Threads per worker (gthread above 1): concurrent requests of a worker share one log commit.")
-def serve(bind, workers, threads):
+@click.option("--metrics-dir", type=click.Path(file_okay=False), envvar="PROMETHEUS_MULTIPROC_DIR",
+              help="Where the workers keep their metrics, emptied at start [default: a private temporary directory].")
+def serve(bind, workers, threads, metrics_dir):
     """Run the service under gunicorn on the configured store (SQLite by default)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from gunicorn.app.base import BaseApplication
+
+    # Every worker is a process: prometheus_client's multiprocess mode adds their values up. It
+    # reads this variable when first imported, so it is set before anything imports it.
+    made = None
+    if metrics_dir is None:
+        metrics_dir = made = tempfile.mkdtemp(prefix="transfer-gate-metrics-")
+    else:
+        Path(metrics_dir).mkdir(parents=True, exist_ok=True)
+        for stale in Path(metrics_dir).glob("*.db"):  # a previous run's values are not this run's
+            stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    master = os.getpid()
+    try:
+        _serve(BaseApplication, bind, workers, threads)
+    finally:
+        if made and os.getpid() == master:  # workers leave through here too
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _serve(BaseApplication, bind, workers, threads):
+    import logging
+    from datetime import datetime, timezone
+
+    from . import create_app
+    from .deployment import NEWER_SETTINGS, gunicorn_settings
+    from .service import Loaded
+    from .web.metrics import metrics
 
     # Fail fast on bad configuration, data files or an unreachable store (and migrate the
     # schema once) before forking; the workers must not inherit the store's connections.
-    _app(serving=True).extensions["transfer_gate"].log.close()
+    first = _app(serving=True)
+    first.extensions["transfer_gate"].log.close()
+    rt = first.extensions["transfer_gate"]
+    directories = (first.config["RULESETS_DIR"], first.config["PROFILES_DIR"])
 
     class Server(BaseApplication):
+        loaded = Loaded(rt.book, rt.profiles)
+
         def load_config(self):
-            self.cfg.set("bind", bind)
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("forwarded_allow_ips", "")  # forwarded headers are believed only via TRUSTED_PROXIES (ProxyFix)
+            # Meant to run behind nginx (deploy/nginx.conf), which reads each request whole
+            # before passing it on: see deployment.py and the README's "Deploying".
+            for name, value in gunicorn_settings(bind, workers, threads).items():
+                if name in self.cfg.settings or name not in NEWER_SETTINGS:
+                    self.cfg.set(name, value)
+
+        def reload(self):
+            """SIGHUP, in the master: load and check the data files, then gunicorn replaces the workers.
+
+            The new workers start from what the master loaded (never from the files again), and the
+            old ones finish their requests first. A bad file keeps the previous rules and profiles:
+            the new workers get those, and report the failed reload in /readyz and /metrics.
+            """
+            at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            try:
+                self.loaded = Loaded.load(*directories, reload={"status": "reloaded", "at": at})
+            except Exception as exc:  # whatever it is, the master and its workers keep serving the old set
+                self.loaded = Loaded(self.loaded.book, self.loaded.profiles, {"status": "failed", "at": at})
+                logging.getLogger("gunicorn.error").error("reload failed, the previous rules and profiles stay "
+                                                          "loaded: %s: %s", exc.__class__.__name__, exc)
+                metrics(first).reloads.labels("failed").inc()
+            else:
+                logging.getLogger("gunicorn.error").info("reloaded rules %s and profiles %s", ", ".join(
+                    f"{n} {r.digest}" for n, r in self.loaded.book.rulesets.items()), self.loaded.profiles.digest)
+                metrics(first).reloads.labels("reloaded").inc()
+            super().reload()
 
         def load(self):
-            return _app(serving=True)
+            return create_app(None, loaded=self.loaded)
 
     Server().run()
+
+
+@main.command("proxy-config")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="Address nginx listens on.")
+@click.option("--upstream", default="127.0.0.1:8000", show_default=True, help="Address of `transfer-gate serve`.")
+@click.option("--prefix", required=True, type=click.Path(file_okay=False),
+              help="nginx's own directory: pid file, logs and temporary files.")
+@click.option("--user", default="www-data", show_default=True, help="User nginx's workers run as.")
+@click.option("--client-timeout", default="10s", show_default=True,
+              help="How long a client may pause while sending headers or body before it gets 408.")
+@click.option("--max-body-size", default=1024 * 1024, show_default=True, type=click.IntRange(1),
+              help="Largest request body in bytes: the same as TRANSFER_GATE_MAX_CONTENT_LENGTH.")
+@click.option("--worker-processes", default="auto", show_default=True, help="nginx worker processes.")
+def proxy_config(listen, upstream, prefix, user, client_timeout, max_body_size, worker_processes):
+    """Print the nginx configuration (deploy/nginx.conf) for running nginx in front of `serve`."""
+    from .deployment import nginx_config
+
+    try:
+        text = nginx_config(listen=listen, upstream=upstream, prefix=prefix, user=user, client_timeout=client_timeout,
+                            max_body_size=max_body_size, worker_processes=worker_processes)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(text, nl=False)
 
 
 @main.group()
@@ -256,6 +340,13 @@ def replay_text(report) -> list[str]:
         if "undecidable" in c.kinds:
             parts.append(f"cannot be decided: {c.problem}")
         lines.append(f"{c.decision_id}  {c.created_at}  {c.destination}  {c.reference or '-'}  " + "; ".join(parts))
+        for leg in c.legs:
+            b, a = leg["before"] or {}, leg["after"] or {}
+            what = [f"{k} {b.get(k)} → {a.get(k)}" if k != "conditions" else
+                    "conditions " + " ".join([f"+{i}" for i in sorted(set(a.get(k) or []) - set(b.get(k) or []))] +
+                                             [f"-{i}" for i in sorted(set(b.get(k) or []) - set(a.get(k) or []))])
+                    for k in leg["changes"]]
+            lines.append(f"    leg {leg['leg']} {leg['origin']} → {leg['destination']}: " + "; ".join(what))
     return lines
 
 

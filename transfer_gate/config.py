@@ -39,11 +39,12 @@ DEFAULTS = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
     "LOG_MASK": "",  # request fields the log keeps only masked: recipient.name, reference
     "LOG_MASK_MODE": "hash",  # hash (HMAC-SHA256 keyed with SECRET_KEY) or redact
+    "METRICS_ADDRESSES": "127.0.0.1,::1",  # client addresses /metrics answers (comma-separated)
     "CANDIDATE_RULESETS_DIR": None,  # rules the auditors' replay page can compare against
     "CANDIDATE_PROFILES_DIR": None,  # country profiles the replay page can compare against
 }
 MIN_SECRET_KEY_LENGTH = 32
-# gunicorn kills a worker silent for this long (its default `timeout`, which `serve` keeps):
+# gunicorn kills a worker silent for this long (`serve` sets its `timeout` to this, see deployment.py):
 # a request deadline must end well before it.
 WORKER_TIMEOUT = 30
 

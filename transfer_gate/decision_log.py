@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import threading
 import time
@@ -39,7 +40,7 @@ from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -178,6 +179,12 @@ class LogMask:
                 if isinstance(node, dict) and isinstance(node.get(leaf), str):
                     node[leaf] = self.token(node[leaf])
                     masked.append(f"{label}.{name}")
+            if name == "recipient.name":  # a journey's onward legs name their recipients too
+                for i, leg in enumerate(request.get("onward") or []):
+                    recipient = leg.get("recipient") if isinstance(leg, dict) else None
+                    if isinstance(recipient, dict) and isinstance(recipient.get("name"), str):
+                        recipient["name"] = self.token(recipient["name"])
+                        masked.append(f"request.onward[{i}].recipient.name")
         return request, response, sorted(masked)
 
     def lookup_values(self, name: str, value: str) -> list[str]:
@@ -359,7 +366,9 @@ class DecisionLog:
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
             self._sqlite_transactions()
-        self._group = _GroupCommit(self._write)
+        self._group = _GroupCommit(self._observed_write)
+        # Told the entries and seconds of each commit that succeeded (the metrics).
+        self.on_commit: Callable[[int, float], None] | None = None
 
     @staticmethod
     def _engine_options(url, timeout):
@@ -441,6 +450,16 @@ class DecisionLog:
         """Release every pooled connection (before a fork, or at the end of a test)."""
         self.engine.dispose()
 
+    def _observed_write(self, rows: list[dict], *args) -> None:
+        """Write one group commit, then tell `on_commit` its entries and seconds."""
+        started = time.perf_counter()
+        self._write(rows, *args)
+        if self.on_commit is not None:
+            try:
+                self.on_commit(len(rows), time.perf_counter() - started)
+            except Exception:  # the entries are committed: a failing observer must not fail their callers
+                logging.getLogger(__name__).exception("the commit observer failed")
+
     # ------------------------------------------------------------------ writing
 
     def append(self, rows: list[dict]) -> None:
@@ -502,7 +521,8 @@ class DecisionLog:
 
     def query(self, *, since: str | None = None, until: str | None = None, outcome=None, destination=None,
               route=None, reference=None, caller=None, records_required: bool | None = None,
-              after: int | None = None, newest_first: bool = False, limit: int | None = 100) -> list[dict]:
+              ruleset_name=None, after: int | None = None, newest_first: bool = False,
+              limit: int | None = 100) -> list[dict]:
         """Return entries matching every filter given, in chain order (or newest first).
 
         `since` is inclusive and `until` exclusive, both timestamps as logged
@@ -511,7 +531,7 @@ class DecisionLog:
         """
         stmt = sa.select(entries)
         for name, value in (("outcome", outcome), ("destination", destination), ("route", route),
-                            ("reference", reference), ("caller", caller)):
+                            ("reference", reference), ("caller", caller), ("ruleset_name", ruleset_name)):
             if value is not None:
                 values = self.mask.lookup_values(name, value) if name == "reference" else [value]
                 stmt = stmt.where(entries.c[name].in_(values))

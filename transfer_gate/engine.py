@@ -490,7 +490,7 @@ def _merge_records(specs, ctx) -> Records:
 
 def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile, matcher) -> Decision:
     """Decide one request under one ruleset; `profile` is the destination's profile or None if unknown."""
-    kinds = book.taxonomy.kinds_of(request.data_categories, request.data_origin)
+    kinds = book.taxonomy.kinds_of(request.data_categories, request.data_origin, ruleset.regime)
     base = base_facts(request, profile)
     facts = [dict(base, kind=kind, id=kind) for kind in kinds]
     fired = matcher.match(ruleset.name, facts)

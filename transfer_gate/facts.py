@@ -6,7 +6,7 @@ rule always reasons about one kind; the engine combines the kinds afterwards.
 
 from __future__ import annotations
 
-from .model import TransferRequest
+from .model import DEROGATIONS, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS, TransferRequest
 
 BOOL = (True, False)
 KINDS = ("personal_data", "special_care", "personally_referable", "pseudonymized", "anonymized", "statistical")
@@ -23,6 +23,13 @@ EXCEPTIONS = (
     "academic_recipient",
 )
 TRISTATE = ("yes", "no", "unknown")
+
+# Contract §8.2: the partner regimes' request vocabulary (GDPR, UK GDPR) is model.py's.
+ALL_SAFEGUARDS = SAFEGUARDS + PARTNER_SAFEGUARDS
+ADEQUACY = ("none", "full", "scoped")
+# the part of a destination a scoped adequacy finding covers (country_profiles/groups/*_adequacy.yaml)
+ADEQUACY_SCOPES = ("none", "dpf_certified", "commercial_organisations", "excluding_academic", "pipa_regulated",
+                   "lgpd_regulated")
 
 # name -> allowed values, with what each fact means. Rule files may test only these.
 FACTS: dict[str, tuple] = {
@@ -55,6 +62,25 @@ FACTS: dict[str, tuple] = {
     "profile_law": TRISTATE,
     "profile_government_access": TRISTATE,
     "profile_localization": TRISTATE,
+    # the partner regimes (contract §8.2); the APPI rules do not read these
+    "exporter_role": PARTY_ROLES,
+    "recipient_role": PARTY_ROLES,  # as given, else processor for an outsourcee, controller otherwise
+    "safeguard_scc": BOOL,
+    "safeguard_bcr": BOOL,
+    "safeguard_code_of_conduct": BOOL,
+    "safeguard_certification": BOOL,
+    "safeguard_ad_hoc_clauses": BOOL,
+    "safeguard_dpf": BOOL,
+    "safeguard_idta": BOOL,
+    "safeguard_uk_addendum": BOOL,
+    "transfer_assessment": TRANSFER_ASSESSMENTS,  # the transfer impact (UK: risk) assessment's outcome
+    "derogation": ("none",) + DEROGATIONS,
+    "occasional": BOOL,
+    "destination_eea": BOOL,  # groups/eea.yaml on as_of: a disclosure there is no GDPR transfer
+    "eu_adequacy": ADEQUACY,  # groups/eu_adequacy.yaml on as_of
+    "eu_adequacy_scope": ADEQUACY_SCOPES,  # "none" unless eu_adequacy is scoped
+    "uk_adequacy": ADEQUACY,  # groups/uk_adequacy.yaml on as_of
+    "uk_adequacy_scope": ADEQUACY_SCOPES,  # "none" unless uk_adequacy is scoped; dpf_certified = the UK Extension
 }
 
 
@@ -62,9 +88,17 @@ def _tristate(value) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
 
+def _adequacy(profile, name: str) -> tuple[str, str]:
+    found = getattr(profile, name, None) if profile is not None else None
+    if not found or found["status"] == "none":
+        return "none", "none"
+    return found["status"], found["scope"] or "none"
+
+
 def base_facts(request: TransferRequest, profile) -> dict:
     """Build the facts every kind shares; `profile` is None for an unknown destination."""
-    safeguards = set(request.recipient.safeguards)
+    recipient, basis = request.recipient, request.basis
+    safeguards = set(recipient.safeguards)
     contract = bool(safeguards & {"contract_measures", "group_rules"})
     certified = bool(safeguards & {"apec_cbpr", "global_cbpr"})
     facts = {
@@ -89,6 +123,18 @@ def base_facts(request: TransferRequest, profile) -> dict:
         "profile_government_access": _tristate(profile.government_access) if profile else "unknown",
         "profile_localization": _tristate(profile.localization) if profile else "unknown",
     }
-    for name in SAFEGUARDS:
+    for name in ALL_SAFEGUARDS:
         facts[f"safeguard_{name}"] = name in safeguards
+    eu_status, eu_scope = _adequacy(profile, "eu_adequacy")
+    uk_status, uk_scope = _adequacy(profile, "uk_adequacy")
+    facts.update(
+        exporter_role=request.exporter_role,
+        recipient_role=recipient.resolved_role,
+        transfer_assessment=recipient.transfer_assessment,
+        derogation=basis.derogation or "none",
+        occasional=basis.occasional,
+        destination_eea=bool(profile is not None and getattr(profile, "eea", False)),
+        eu_adequacy=eu_status, eu_adequacy_scope=eu_scope,
+        uk_adequacy=uk_status, uk_adequacy_scope=uk_scope,
+    )
     return facts

@@ -7,6 +7,26 @@ from datetime import date
 
 OUTCOMES = ("allow", "conditional", "deny")
 
+# The request vocabulary contract §8.2 adds for the partner regimes (GDPR, UK GDPR).
+PARTY_ROLES = ("controller", "processor")  # exporter_role, recipient.role: together they pick the SCC module
+PARTNER_SAFEGUARDS = ("scc", "bcr", "code_of_conduct", "certification", "ad_hoc_clauses", "dpf", "idta",
+                      "uk_addendum")
+TRANSFER_ASSESSMENTS = ("not_done", "no_impinging_law", "supplementary_measures", "cannot_protect")
+DEROGATIONS = (  # GDPR 49(1) points (b)-(g), then the second subparagraph; point (a) is informed consent
+    "contract_with_subject",
+    "contract_in_subject_interest",
+    "public_interest",
+    "legal_claims",
+    "vital_interests",
+    "public_register",
+    "compelling_legitimate_interests",
+)
+
+
+def default_role(relationship: str) -> str:
+    """Return the recipient's role when the caller gave none: an outsourcee processes on the exporter's behalf."""
+    return "processor" if relationship == "outsourcee" else "controller"
+
 
 @dataclass(frozen=True)
 class Recipient:
@@ -16,6 +36,24 @@ class Recipient:
     handles_data: bool = True
     links_to_individuals: bool = False
     academic_institution: bool = False
+    role: str | None = None  # None: resolved from the relationship (default_role)
+    transfer_assessment: str = "not_done"
+
+    @property
+    def resolved_role(self) -> str:
+        return self.role or default_role(self.relationship)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "relationship": self.relationship,
+            "safeguards": list(self.safeguards),
+            "handles_data": self.handles_data,
+            "links_to_individuals": self.links_to_individuals,
+            "academic_institution": self.academic_institution,
+            "role": self.resolved_role,
+            "transfer_assessment": self.transfer_assessment,
+        }
 
 
 @dataclass(frozen=True)
@@ -24,6 +62,30 @@ class Basis:
     exception: str | None = None
     opt_out: bool = False
     public_announcement: bool = False
+    derogation: str | None = None
+    occasional: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "consent": self.consent,
+            "exception": self.exception,
+            "opt_out": self.opt_out,
+            "public_announcement": self.public_announcement,
+            "derogation": self.derogation,
+            "occasional": self.occasional,
+        }
+
+
+@dataclass(frozen=True)
+class Leg:
+    """An onward leg of a journey (contract §8.2): from the previous destination to this one."""
+
+    destination: str
+    recipient: Recipient = field(default_factory=Recipient)
+    basis: Basis = field(default_factory=Basis)
+
+    def to_dict(self) -> dict:
+        return {"destination": self.destination, "recipient": self.recipient.to_dict(), "basis": self.basis.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -38,6 +100,8 @@ class TransferRequest:
     recipient: Recipient = field(default_factory=Recipient)
     basis: Basis = field(default_factory=Basis)
     reference: str | None = None
+    exporter_role: str = "controller"
+    onward: tuple[Leg, ...] = ()
 
     def to_dict(self) -> dict:
         """Return the canonical JSON form: every field, defaults filled in."""
@@ -46,20 +110,10 @@ class TransferRequest:
             "destination": self.destination,
             "data_categories": list(self.data_categories),
             "data_origin": self.data_origin,
-            "recipient": {
-                "name": self.recipient.name,
-                "relationship": self.recipient.relationship,
-                "safeguards": list(self.recipient.safeguards),
-                "handles_data": self.recipient.handles_data,
-                "links_to_individuals": self.recipient.links_to_individuals,
-                "academic_institution": self.recipient.academic_institution,
-            },
-            "basis": {
-                "consent": self.basis.consent,
-                "exception": self.basis.exception,
-                "opt_out": self.basis.opt_out,
-                "public_announcement": self.basis.public_announcement,
-            },
+            "exporter_role": self.exporter_role,
+            "recipient": self.recipient.to_dict(),
+            "basis": self.basis.to_dict(),
+            "onward": [leg.to_dict() for leg in self.onward],
             "as_of": self.as_of.isoformat(),
             "reference": self.reference,
         }

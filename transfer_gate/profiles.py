@@ -45,6 +45,12 @@ GLOBAL_CBPR_STATUSES = ("member", "associate", "none")
 
 GROUP_FILES = ("ppc_designated", "eea", "apec", "apec_cbpr", "global_cbpr", "oecd")
 
+# The partner regimes' adequacy findings (contract §8): effective-dated data the GDPR and UK GDPR
+# rules read, one file per regime. `scope` is `full` or the part of the destination covered.
+ADEQUACY_FILES = ("eu_adequacy", "uk_adequacy")
+ADEQUACY_SCOPES = ("full", "dpf_certified", "commercial_organisations", "excluding_academic", "pipa_regulated",
+                   "lgpd_regulated")
+NO_ADEQUACY = {"status": "none", "scope": None, "instrument": None, "since": None, "until": None}
 # The parts of a profile that are reviewed, and dated, one by one (`section_reviews`).
 SECTIONS = (
     "designated", "law", "authority", "system_summary", "oecd8_gaps", "government_access",
@@ -475,6 +481,53 @@ def _check_group(raw, path: Path, name: str) -> dict:
     return members
 
 
+def _check_adequacy(raw, path: Path, eea: dict) -> dict:
+    """Validate an adequacy group file; return code -> its periods, sorted by start."""
+    c = _Checker(path)
+    c.mapping(raw, "", ("name", "name_ja", "source", "members"), ("notes",))
+    c.text(raw["name"], "name")
+    c.text(raw["name_ja"], "name_ja")
+    c.text(raw.get("notes"), "notes", nullable=True)
+    src = c.mapping(raw["source"], "source", ("url", "title", "retrieved"), ("note",))
+    c.url(src["url"], "source.url", nullable=False)
+    c.text(src["title"], "source.title")
+    src["retrieved"] = c.day(src["retrieved"], "source.retrieved")
+    if not isinstance(raw["members"], list):
+        c.fail("members", "must be a list")
+    periods: dict[str, list] = {}
+    for i, member in enumerate(raw["members"]):
+        item = f"members[{i}]"
+        c.mapping(member, item, ("code", "instrument", "scope", "since", "until", "source"), ("notes",))
+        code = c.code(member["code"], f"{item}.code")
+        c.text(member["instrument"], f"{item}.instrument")
+        if member["scope"] not in ADEQUACY_SCOPES:
+            c.fail(f"{item}.scope", f"must be one of {', '.join(ADEQUACY_SCOPES)}")
+        since = member["since"] = c.day(member["since"], f"{item}.since", nullable=False)
+        until = member["until"] = c.day(member["until"], f"{item}.until")
+        if until is not None and until < since:
+            c.fail(f"{item}.until", "is before since")
+        c.url(member["source"], f"{item}.source", nullable=False)
+        c.text(member.get("notes"), f"{item}.notes", nullable=True)
+        if path.stem == "eu_adequacy" and code in eea:
+            c.fail(f"{item}.code", f"{code} is in the EEA: a disclosure there is not a transfer (GDPR 44)")
+        for other in periods.get(code, []):
+            if since <= (other["until"] or date.max) and other["since"] <= (until or date.max):
+                c.fail(f"{item}.since", f"{code} is listed for an overlapping period")
+        periods.setdefault(code, []).append(member)
+    return {code: sorted(ps, key=lambda m: m["since"]) for code, ps in periods.items()}
+
+
+def _adequacy_on(periods, as_of: date) -> dict:
+    """Return {status, scope, instrument, since, until} of the adequacy in force on `as_of`."""
+    for m in periods or ():
+        if m["since"] <= as_of and (m["until"] is None or as_of <= m["until"]):
+            full = m["scope"] == "full"
+            return {"status": "full" if full else "scoped", "scope": None if full else m["scope"],
+                    "instrument": m["instrument"], "since": m["since"].isoformat(),
+                    "until": m["until"].isoformat() if m["until"] else None}
+    return dict(NO_ADEQUACY)
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -502,6 +555,9 @@ class CountryProfile:
     digest: str
     data: Mapping = field(repr=False)
     as_of: date | None = None
+    eea: bool = False  # in groups/eea.yaml on as_of: a disclosure there is no GDPR transfer
+    eu_adequacy: Mapping = field(default_factory=lambda: _freeze(NO_ADEQUACY))
+    uk_adequacy: Mapping = field(default_factory=lambda: _freeze(NO_ADEQUACY))
     stale_sections: tuple[str, ...] = ()
     not_assessed: tuple[Mapping, ...] = ()
 
@@ -525,6 +581,8 @@ class CountryProfile:
             stale_sections=list(self.stale_sections),
             digest=self.digest,
             missing=list(self.missing),
+            eu_adequacy=_thaw(self.eu_adequacy),
+            uk_adequacy=_thaw(self.uk_adequacy),
             not_assessed=_thaw(self.not_assessed),
         )
         return out
@@ -560,8 +618,9 @@ class _Entry:
 class ProfileStore:
     """All country profiles of one directory, validated, with resolution cached per date."""
 
-    def __init__(self, entries: dict, groups: dict, digest: str, directory: Path):
+    def __init__(self, entries: dict, groups: dict, digest: str, directory: Path, adequacy: dict | None = None):
         self._entries = entries
+        self._adequacy = adequacy or {name: {} for name in ADEQUACY_FILES}
         self._groups = groups
         self.digest = digest
         self.directory = directory
@@ -583,9 +642,17 @@ class ProfileStore:
             raw = load_yaml(path)
             file_digests[f"groups/{name}.yaml"] = _digest(raw)
             groups[name] = _check_group(raw, path, name)
+        adequacy = {}
+        for name in ADEQUACY_FILES:
+            path = directory / "groups" / f"{name}.yaml"
+            if not path.is_file():
+                raise ProfileError(path, "group file is missing")
+            raw = load_yaml(path)
+            file_digests[f"groups/{name}.yaml"] = _digest(raw)
+            adequacy[name] = _check_adequacy(raw, path, groups["eea"])
         extra = sorted(
             p.name for p in (directory / "groups").iterdir()
-            if p.suffix == ".yaml" and p.stem not in GROUP_FILES
+            if p.suffix == ".yaml" and p.stem not in GROUP_FILES + ADEQUACY_FILES
         )
         if extra:
             raise ProfileError(directory / "groups" / extra[0], "unknown group file")
@@ -606,9 +673,14 @@ class ProfileStore:
             file_digests[path.name] = digest
 
         _check_groups_agree(entries, groups, directory)
+        for name, periods in adequacy.items():
+            for code in periods:
+                if code not in entries:
+                    raise ProfileError(directory / "groups" / f"{name}.yaml",
+                                       f"{code} is listed but has no profile file", item="members")
         listing = "".join(f"{name}\t{digest}\n" for name, digest in sorted(file_digests.items()))
         store_digest = "sha256:" + hashlib.sha256(listing.encode("utf-8")).hexdigest()
-        return cls(entries, groups, store_digest, directory)
+        return cls(entries, groups, store_digest, directory, adequacy)
 
     def codes(self) -> list[str]:
         """Return the codes of every loaded profile, sorted."""
@@ -696,6 +768,9 @@ class ProfileStore:
             digest=entry.digest,
             data=_freeze(_jsonable(data)),
             as_of=as_of,
+            eea=in_effect(self._groups["eea"][code]["since"]) if code in self._groups["eea"] else False,
+            eu_adequacy=_freeze(_adequacy_on(self._adequacy["eu_adequacy"].get(code), as_of)),
+            uk_adequacy=_freeze(_adequacy_on(self._adequacy["uk_adequacy"].get(code), as_of)),
             stale_sections=stale_sections,
             not_assessed=_freeze(not_assessed),
         )

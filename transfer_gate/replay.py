@@ -4,7 +4,8 @@ A logged request is replayed exactly as it was decided — same facts, same `as_
 the only thing that differs is the rules and country profiles it meets. Every decision whose
 outcome, route or set of conditions would change is reported, with counts per kind of change,
 and so is every logged request the candidate can no longer decide (it no longer validates, or
-the destination has no profile): those are changes too, not something to skip.
+the destination has no profile): those are changes too, not something to skip. A journey is
+re-evaluated leg by leg, and each leg that would change is reported with its own before and after.
 """
 
 from __future__ import annotations
@@ -39,6 +40,21 @@ def _summary(response: dict) -> dict:
             "conditions": sorted({c["id"] for c in response.get("conditions", [])})}
 
 
+def _leg_changes(before: dict, after: dict | None) -> tuple[dict, ...]:
+    """Compare a journey's legs one by one; return each leg that would change, with what changes."""
+    old, new = before.get("legs") or [], (after or {}).get("legs") or []
+    out = []
+    for i in range(max(len(old), len(new))):
+        b = _summary(old[i]) if i < len(old) else None
+        a = _summary(new[i]) if i < len(new) else None
+        kinds = [k for k in ("outcome", "route", "conditions") if (b or {}).get(k) != (a or {}).get(k)]
+        if kinds:
+            leg = (old[i] if i < len(old) else new[i])
+            out.append({"leg": i, "origin": leg.get("origin"), "destination": leg.get("destination"),
+                        "changes": kinds, "before": b, "after": a})
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Change:
     """One logged decision that the candidate would decide differently."""
@@ -51,6 +67,7 @@ class Change:
     before: dict
     after: dict | None  # None when the candidate cannot decide the request
     problem: str | None = None
+    legs: tuple[dict, ...] = ()  # for a journey: each leg that would change (leg, origin, destination, changes, before, after)
 
     @property
     def conditions_added(self) -> list[str]:
@@ -64,7 +81,7 @@ class Change:
         return {"decision_id": self.decision_id, "created_at": self.created_at, "reference": self.reference,
                 "destination": self.destination, "changes": list(self.kinds), "before": self.before,
                 "after": self.after, "conditions_added": self.conditions_added,
-                "conditions_removed": self.conditions_removed, "problem": self.problem}
+                "conditions_removed": self.conditions_removed, "problem": self.problem, "legs": list(self.legs)}
 
 
 @dataclass
@@ -90,20 +107,24 @@ def replay(under: service.Runtime, entries: Iterable[dict]) -> ReplayReport:
     for entry in entries:
         report.examined += 1
         before = _summary(entry["response"])
+        legs: tuple[dict, ...] = ()
         try:
             request = service.validate(under, entry["request"])
-            after = _summary(service.evaluate(under, request).to_dict())
+            answer = service.answer(under, request).to_dict()  # a journey: every leg re-evaluated
+            after = _summary(answer)
         except TransferGateError as exc:
             after, problem = None, getattr(exc, "errors", None) or str(exc)
             kinds = ("undecidable",)
         else:
             problem = None
-            kinds = tuple(k for k in ("outcome", "route", "conditions") if before[k] != after[k])
+            legs = _leg_changes(entry["response"], answer)
+            changed = {k for leg in legs for k in leg["changes"]}
+            kinds = tuple(k for k in ("outcome", "route", "conditions") if before[k] != after[k] or k in changed)
         if not kinds:
             continue
         report.changes.append(Change(entry["decision_id"], entry["created_at"], entry["reference"],
                                      entry["destination"], kinds, before, after,
-                                     None if problem is None else _problem_text(problem)))
+                                     None if problem is None else _problem_text(problem), legs))
         report.counts.update(kinds)
         if after and "outcome" in kinds:
             report.transitions[f"{before['outcome']} → {after['outcome']}"] += 1

@@ -22,8 +22,8 @@ from typing import Any, Callable
 from . import datafiles
 from .citations import CitationRegistry
 from .errors import RuleFileError
-from .facts import CONSENTS, EXCEPTIONS, FACTS, RELATIONSHIPS, SAFEGUARDS
-from .model import Change
+from .facts import ALL_SAFEGUARDS, CONSENTS, EXCEPTIONS, FACTS, RELATIONSHIPS
+from .model import DEROGATIONS, PARTY_ROLES, TRANSFER_ASSESSMENTS, Change
 from .taxonomy import Taxonomy
 
 RULE_ID = re.compile(r"^[a-z0-9]+(?:\.[a-z0-9][a-z0-9-]*)+$")
@@ -47,7 +47,7 @@ REQUEST_FIELDS: dict[str, tuple | None] = {
     "origin": None, "destination": None, "data_categories": None, "data_origin": None, "as_of": None,
     "recipient.name": None,
     "recipient.relationship": RELATIONSHIPS,
-    "recipient.safeguards": SAFEGUARDS,
+    "recipient.safeguards": ALL_SAFEGUARDS,
     "recipient.handles_data": (True, False),
     "recipient.links_to_individuals": (True, False),
     "recipient.academic_institution": (True, False),
@@ -55,6 +55,12 @@ REQUEST_FIELDS: dict[str, tuple | None] = {
     "basis.exception": EXCEPTIONS,
     "basis.opt_out": (True, False),
     "basis.public_announcement": (True, False),
+    # contract §8.2: the partner regimes' fields
+    "exporter_role": PARTY_ROLES,
+    "recipient.role": PARTY_ROLES,
+    "recipient.transfer_assessment": TRANSFER_ASSESSMENTS,
+    "basis.derogation": DEROGATIONS,
+    "basis.occasional": (True, False),
 }
 LIST_FIELDS = {"recipient.safeguards", "data_categories"}
 FIELD_PATH = re.compile(r"^(?:(?:recipient|basis)\.)?[a-z][a-z_]*$")

@@ -21,7 +21,7 @@ import yaml
 
 from . import scenarios, service
 from .errors import RequestInvalid, UnknownCountry
-from .model import Basis, Recipient
+from .model import Basis, Recipient, default_role
 
 metadata = sa.MetaData()
 saved_scenarios = sa.Table(
@@ -155,13 +155,20 @@ def changes(before: dict, after: dict) -> list[dict]:
 def compact_request(body: dict) -> dict:
     """Drop what the contract defaults anyway (nulls, default values), as the case files are written."""
     defaults = {"recipient": _defaults(Recipient()), "basis": _defaults(Basis())}
+    top = {"exporter_role": "controller"}
     out = {}
     for key, value in body.items():
         if key in defaults:
-            kept = {k: v for k, v in value.items() if v is not None and v != defaults[key].get(k)}
+            implied = dict(defaults[key])
+            if key == "recipient":  # the role the relationship implies is the default
+                implied["role"] = default_role(value.get("relationship", "third_party"))
+            kept = {k: v for k, v in value.items() if v is not None and v != implied.get(k)}
             if kept:
                 out[key] = kept
-        elif value is not None:
+        elif key == "onward":
+            if value:  # each leg compacted like the top level; no legs is the default
+                out[key] = [compact_request(leg) for leg in value]
+        elif value is not None and value != top.get(key):
             out[key] = value
     return out
 

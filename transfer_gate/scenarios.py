@@ -8,17 +8,30 @@ from __future__ import annotations
 
 EXPECT_KEYS = {
     "outcome", "route", "decided_by", "conditions", "no_conditions", "citations", "records",
-    "rules", "absent_rules", "paths", "missing", "remedies", "deny_reasons",
+    "rules", "absent_rules", "paths", "missing", "remedies", "deny_reasons", "regime",
     "summary", "summary_ja", "deny_reason_text", "deny_reason_citations", "remedy_order",
+    "legs", "decided_by_leg",
 }
+# What a journey case may expect of each leg: everything a decision is checked for, and where it goes.
+LEG_KEYS = (EXPECT_KEYS - {"legs", "decided_by_leg"}) | {"origin", "destination", "data_origin"}
 
 
-def check(expect: dict, answer: dict) -> list[str]:
-    """Return every way `answer` (a decision body) differs from `expect`; empty when it matches."""
-    problems = [f"unknown expectation {k!r}" for k in expect if k not in EXPECT_KEYS]
-    for key in ("outcome", "route", "decided_by"):
+def check(expect: dict, answer: dict, allowed=EXPECT_KEYS) -> list[str]:
+    """Return every way `answer` (a decision body) differs from `expect`; empty when it matches.
+
+    A journey's expectation may list `legs`, one expectation per leg in order (each checked
+    like a decision, and for its `origin`, `destination`, `data_origin`), and `decided_by_leg`.
+    """
+    problems = [f"unknown expectation {k!r}" for k in expect if k not in allowed]
+    for key in ("outcome", "route", "decided_by", "regime", "decided_by_leg", "origin", "destination", "data_origin"):
         if key in expect and answer.get(key) != expect[key]:
             problems.append(f"{key}: expected {expect[key]!r}, got {answer.get(key)!r}")
+    if "legs" in expect:
+        legs = answer.get("legs") or []
+        if len(legs) != len(expect["legs"]):
+            problems.append(f"legs: expected {len(expect['legs'])}, got {len(legs)}")
+        for i, (leg_expect, leg) in enumerate(zip(expect["legs"], legs)):
+            problems += [f"legs[{i}]: {p}" for p in check(leg_expect, leg, LEG_KEYS)]
     conditions = {c["id"] for c in answer.get("conditions", [])}
     for cid in expect.get("conditions", []):
         if cid not in conditions:
@@ -88,4 +101,8 @@ def expectation_from(answer: dict) -> dict:
     else:
         expect["remedies"] = [r["id"] for r in answer["remedies"]]
     expect["citations"] = [c["ref"] for c in answer["citations"]]
+    if "legs" in answer:  # a journey: pin each leg's regime, outcome and route, and the deciding leg
+        expect["decided_by_leg"] = answer["decided_by_leg"]
+        expect["legs"] = [{"regime": leg["regime"], "outcome": leg["outcome"], "route": leg["route"]}
+                          for leg in answer["legs"]]
     return expect

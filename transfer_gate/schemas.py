@@ -9,6 +9,13 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from .facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
 from .keys import ROLES
+from .journeys import MAX_ONWARD
+from .model import DEROGATIONS, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
+
+REGIMES = ("APPI", "GDPR", "UK_GDPR")  # contract §8.3
+
+# APPI's safeguards (PPC Rules 16) and the partner regimes' (contract §8.2), each once.
+REQUEST_SAFEGUARDS = tuple(dict.fromkeys(SAFEGUARDS + PARTNER_SAFEGUARDS))
 
 MAX_TEXT = 200
 
@@ -55,11 +62,14 @@ class RecipientSchema(Schema):
 
     name = Text()
     relationship = fields.String(load_default="third_party", validate=validate.OneOf(RELATIONSHIPS))
-    safeguards = fields.List(fields.String(validate=validate.OneOf(SAFEGUARDS)), load_default=list,
+    safeguards = fields.List(fields.String(validate=validate.OneOf(REQUEST_SAFEGUARDS)), load_default=list,
                              validate=validate.Length(max=50))
     handles_data = Bool(load_default=True)
     links_to_individuals = Bool(load_default=False)
     academic_institution = Bool(load_default=False)
+    # None: resolved by the service from the relationship (model.default_role)
+    role = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(PARTY_ROLES))
+    transfer_assessment = fields.String(load_default="not_done", validate=validate.OneOf(TRANSFER_ASSESSMENTS))
 
 
 class BasisSchema(Schema):
@@ -70,6 +80,24 @@ class BasisSchema(Schema):
     exception = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(EXCEPTIONS))
     opt_out = Bool(load_default=False)
     public_announcement = Bool(load_default=False)
+    derogation = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(DEROGATIONS))
+    occasional = Bool(load_default=False)
+
+
+def _destination_code(value) -> None:
+    if value != "unknown" and not _alpha2(value):
+        raise ValidationError('Not an ISO 3166-1 alpha-2 country code or "unknown".')
+
+
+class LegSchema(Schema):
+    """An onward leg (contract §8.2): exported from the previous leg's destination."""
+
+    class Meta:
+        unknown = RAISE
+
+    destination = fields.String(required=True, validate=_destination_code)
+    recipient = fields.Nested(RecipientSchema, load_default=lambda: RecipientSchema().load({}))
+    basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
 
 
 class TransferRequestSchema(Schema):
@@ -82,8 +110,10 @@ class TransferRequestSchema(Schema):
     destination = fields.String(required=True)
     data_categories = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=50))
     data_origin = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(["EU", "UK"]))
+    exporter_role = fields.String(load_default="controller", validate=validate.OneOf(PARTY_ROLES))
     recipient = fields.Nested(RecipientSchema, load_default=lambda: RecipientSchema().load({}))
     basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
+    onward = fields.List(fields.Nested(LegSchema), load_default=list, validate=validate.Length(max=MAX_ONWARD))
     as_of = fields.Date(allow_none=True, load_default=None, validate=validate.Range(
         *AS_OF_RANGE, error="Must be a date from {min} to {max}."))
     reference = Text()
@@ -99,8 +129,7 @@ class TransferRequestSchema(Schema):
 
     @validates("destination")
     def _destination(self, value, **_):
-        if value != "unknown" and not _alpha2(value):
-            raise ValidationError('Not an ISO 3166-1 alpha-2 country code or "unknown".')
+        _destination_code(value)
 
     @validates("data_categories")
     def _categories_known(self, value, **_):
@@ -111,12 +140,17 @@ class TransferRequestSchema(Schema):
     @post_load
     def _cross_field(self, data, **_):
         if data["origin"] == data["destination"]:
-            raise ValidationError(
-                "The recipient is in the origin country: this is not a provision to a third party in a "
-                "foreign country (APPI 28); decide it under the domestic rules (APPI 27).",
-                field_name="destination",
-            )
+            raise ValidationError(domestic(data["origin"]), field_name="destination")
         return data
+
+
+def domestic(origin: str) -> str:
+    """Say why a recipient in the exporter's own country is not this service's question."""
+    if origin == "JP":
+        return ("The recipient is in the origin country: this is not a provision to a third party in a "
+                "foreign country (APPI 28); decide it under the domestic rules (APPI 27).")
+    return ("The recipient is in the exporter's own country: this is not a transfer to a third country "
+            "(GDPR and UK GDPR Chapter V); the domestic rules govern it.")
 
 
 def flatten_errors(messages, prefix="") -> dict[str, list[str]]:
@@ -201,6 +235,9 @@ class DecisionFilterSchema(Schema):
     reference = fields.String(load_default=None, validate=[validate.Length(min=1, max=MAX_TEXT), storable])
     caller = fields.String(load_default=None, validate=[validate.Length(min=1, max=MAX_TEXT), storable])
     records = fields.String(load_default=None, validate=validate.OneOf(["required", "not_required"]))
+    # The regime of the top-level transfer (a journey's first leg): contract §8.3's names, or the
+    # ruleset's name as the log stores it (the regime's in lower case).
+    regime = fields.String(load_default=None, validate=validate.OneOf(REGIMES + tuple(r.lower() for r in REGIMES)))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     cursor = fields.Integer(load_default=None, validate=validate.Range(min=0, max=MAX_CURSOR))
     order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))

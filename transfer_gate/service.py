@@ -6,18 +6,19 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from time import perf_counter
 from typing import Callable, Iterator, Mapping
 
 from marshmallow import ValidationError
 from ulid import ULID
 
-from . import engine
+from . import engine, journeys
 from .decision_log import NO_MASK, DecisionLog, entry_for
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
-from .model import Basis, Recipient, TransferRequest
+from .model import Basis, Leg, Recipient, TransferRequest, default_role
 from .rules import RuleBook, load_rulebook
-from .schemas import DecisionFilterSchema, TransferRequestSchema, flatten_errors
+from .schemas import DecisionFilterSchema, TransferRequestSchema, domestic, flatten_errors
 
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # evaluated_at, and the log's created_at: sorts as text
@@ -25,6 +26,16 @@ TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # evaluated_at, and the log's created_at: s
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class Observer:
+    """What the service reports as it decides (the metrics implement it); this one ignores it all."""
+
+    def engine(self, seconds: float) -> None:
+        """One engine step took `seconds`."""
+
+    def decided(self, response: dict) -> None:
+        """A decision was logged and is being returned."""
 
 
 @dataclass
@@ -36,6 +47,7 @@ class Runtime:
     matcher: Matcher
     log: DecisionLog | None
     clock: Callable[[], datetime] = field(default=_utc_now)
+    observer: Observer = field(default_factory=Observer)
 
     @classmethod
     def build(cls, rulesets_dir, profiles_dir, log: DecisionLog | None, clock=None) -> "Runtime":
@@ -54,6 +66,29 @@ class Runtime:
         return schema
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """Rules and profiles loaded and checked once (by `serve`'s master process) and handed to the workers it starts.
+
+    `reload` says how the last reload (SIGHUP) went: None before any, else a dict with
+    `status` ("reloaded" or "failed": the previous rules and profiles stayed loaded) and `at`.
+    """
+
+    book: RuleBook
+    profiles: object  # profiles.ProfileStore
+    reload: dict | None = None
+
+    @classmethod
+    def load(cls, rulesets_dir, profiles_dir, reload: dict | None = None) -> "Loaded":
+        """Load and check rules and profiles (compiling the rules too); raise on any invalid data file."""
+        rt = Runtime.build(rulesets_dir, profiles_dir, log=None)
+        return cls(rt.book, rt.profiles, reload)
+
+    def runtime(self, log: DecisionLog) -> Runtime:
+        """A worker's runtime over these rules and profiles, with its own compiled matcher."""
+        return Runtime(self.book, self.profiles, compile_matcher(self.book), log)
+
+
 def compile_matcher(book: RuleBook) -> Matcher:
     """Compile every ruleset of a rule book into one durable-rules matcher."""
     return Matcher({name: [(r.id, r.condition) for r in rs.rules] for name, rs in book.rulesets.items()})
@@ -68,9 +103,9 @@ def validate(rt: Runtime, payload) -> TransferRequest:
     except ValidationError as err:
         raise RequestInvalid(flatten_errors(err.messages)) from None
     if rt.book.for_origin(data["origin"]) is None:
-        known = sorted(o for rs in rt.book.rulesets.values() for o in rs.origins)
-        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} (supported: {', '.join(known)})."]},
+        raise UnsupportedOrigin({"origin": [f"No regime is known for origin {data['origin']!r} ({supported(rt)})."]},
                                 detail="The origin selects the regime, and none is known for it.")
+    _check_legs(rt, data)
     categories = tuple(dict.fromkeys(data["data_categories"]))
     recipient, basis = data["recipient"], data["basis"]
     return TransferRequest(
@@ -79,15 +114,57 @@ def validate(rt: Runtime, payload) -> TransferRequest:
         data_categories=categories,
         as_of=data["as_of"] or rt.clock().date(),
         data_origin=data["data_origin"],
-        recipient=Recipient(
-            name=recipient["name"], relationship=recipient["relationship"],
-            safeguards=tuple(dict.fromkeys(recipient["safeguards"])), handles_data=recipient["handles_data"],
-            links_to_individuals=recipient["links_to_individuals"], academic_institution=recipient["academic_institution"],
-        ),
-        basis=Basis(consent=basis["consent"], exception=basis["exception"], opt_out=basis["opt_out"],
-                    public_announcement=basis["public_announcement"]),
+        exporter_role=data["exporter_role"],
+        recipient=_recipient(recipient),
+        basis=_basis(basis),
         reference=data["reference"],
+        onward=tuple(Leg(destination=leg["destination"], recipient=_recipient(leg["recipient"]), basis=_basis(leg["basis"]))
+                     for leg in data["onward"]),
     )
+
+
+def _check_legs(rt: Runtime, data: dict) -> None:
+    """Raise RequestInvalid naming each onward leg that leaves a country with no regime, or stays in it."""
+    errors: dict[str, list[str]] = {}
+    exporter = data["destination"]
+    for i, leg in enumerate(data["onward"]):
+        path = f"onward[{i}].destination"
+        where = "the destination" if i == 0 else f"the destination of onward[{i - 1}]"
+        if exporter == "unknown":
+            errors[path] = [f"This leg leaves {where}, which is not identified (\"unknown\"): the regime that "
+                            "governs it cannot be selected. Name that country, or end the journey there."]
+        elif rt.book.for_origin(exporter) is None:
+            errors[path] = [f"This leg leaves {where}, {exporter}, where no regime is known ({supported(rt)})."]
+        elif leg["destination"] == exporter:
+            errors[path] = [domestic(exporter)]
+        exporter = leg["destination"]
+    if errors:
+        raise RequestInvalid(errors, detail="An onward leg cannot be decided.")
+
+
+def _recipient(data: dict) -> Recipient:
+    return Recipient(
+        name=data["name"], relationship=data["relationship"],
+        safeguards=tuple(dict.fromkeys(data["safeguards"])), handles_data=data["handles_data"],
+        links_to_individuals=data["links_to_individuals"], academic_institution=data["academic_institution"],
+        role=data["role"] or default_role(data["relationship"]), transfer_assessment=data["transfer_assessment"],
+    )
+
+
+def _basis(data: dict) -> Basis:
+    return Basis(consent=data["consent"], exception=data["exception"], opt_out=data["opt_out"],
+                 public_announcement=data["public_announcement"], derogation=data["derogation"],
+                 occasional=data["occasional"])
+
+
+def origins(rt: Runtime) -> list[str]:
+    """Every origin a loaded ruleset decides for: the rulesets in order (APPI first), each one's as listed."""
+    return list(dict.fromkeys(o for rs in rt.book.rulesets.values() for o in rs.origins))
+
+
+def supported(rt: Runtime) -> str:
+    """Name the regimes and the origins each one decides for, for messages."""
+    return "supported: " + "; ".join(f"{rs.regime} for {', '.join(rs.origins)}" for rs in rt.book.rulesets.values())
 
 
 def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
@@ -96,11 +173,59 @@ def evaluate(rt: Runtime, request: TransferRequest, book: RuleBook | None = None
     profiles = profiles or rt.profiles
     ruleset = book.for_origin(request.origin)
     profile = None if request.destination == "unknown" else profiles.get(request.destination, request.as_of)
-    return engine.evaluate(request, ruleset, book, profile, matcher or rt.matcher)
+    started = perf_counter()  # timed here: the engine itself knows no clocks
+    decision = engine.evaluate(request, ruleset, book, profile, matcher or rt.matcher)
+    rt.observer.engine(perf_counter() - started)
+    return decision
+
+
+def leg_requests(rt: Runtime, request: TransferRequest, book: RuleBook | None = None) -> tuple[TransferRequest, ...]:
+    """Split a validated journey into one request per leg, the top-level transfer first."""
+    book = book or rt.book
+    return journeys.leg_requests(request, lambda code: getattr(book.for_origin(code), "regime", None))
+
+
+def decide_journey(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None,
+                   matcher=None) -> journeys.Journey:
+    """Decide every leg of a journey under the regime of the country it leaves, and combine them."""
+    book = book or rt.book
+    legs = leg_requests(rt, request, book)
+    for i, leg in enumerate(legs):
+        if book.for_origin(leg.origin) is None:  # candidate rules in a replay may lack a regime
+            raise RequestInvalid({f"onward[{i - 1}].destination" if i else "origin":
+                                  [f"No regime is known for {leg.origin} ({supported(rt)})."]})
+    decisions = [evaluate(rt, leg, book, profiles, matcher) for leg in legs]
+    return journeys.combine(legs, decisions, book.citations.get, _labels(book, profiles or rt.profiles, request.as_of))
+
+
+def _labels(book: RuleBook, profiles, as_of: date) -> journeys.Labels:
+    """Name countries and routes as a journey's summary shows them."""
+
+    def country(code: str) -> tuple[str, str]:
+        if code == "unknown":
+            return "a country not yet identified", "未特定の国"
+        try:
+            profile = profiles.get(code, as_of)
+        except UnknownCountry:
+            return code, code
+        return profile.name, profile.name_ja
+
+    def route(ruleset: str, route_id: str) -> tuple[str, str]:
+        r = book.rulesets[ruleset].route(route_id)
+        return r.title, r.title_ja
+
+    return journeys.Labels(country, route)
+
+
+def answer(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, profiles=None, matcher=None):
+    """Decide a request, or a journey when it has onward legs (both answer `.to_dict()`)."""
+    if request.onward:
+        return decide_journey(rt, request, book, profiles, matcher)
+    return evaluate(rt, request, book, profiles, matcher)
 
 
 def _respond(rt: Runtime, request: TransferRequest) -> dict:
-    decision = evaluate(rt, request)
+    decision = answer(rt, request)
     body = {"decision_id": str(ULID())}
     body.update(decision.to_dict())
     body["evaluated_at"] = rt.clock().strftime(TIMESTAMP)
@@ -108,13 +233,15 @@ def _respond(rt: Runtime, request: TransferRequest) -> dict:
     return body
 
 
-def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: str, role: str | None) -> dict:
+def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: str, role: str | None,
+                request_id: str | None = None) -> dict:
     """Build the log row of a decision, proving first that the answer can be sent and the row stored.
 
     Raise RequestInvalid when either cannot be (text that UTF-8 or PostgreSQL refuses), before
     anything is logged: a decision is logged only when it can also be returned.
     """
-    row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK)
+    row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK,
+                    request_id=request_id)
     try:
         json.dumps(response, ensure_ascii=False, allow_nan=False).encode("utf-8")
         for value in row.values():
@@ -127,18 +254,24 @@ def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: s
     return row
 
 
-def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False) -> dict:
-    """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable)."""
+def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False,
+           request_id: str | None = None) -> dict:
+    """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable).
+
+    `request_id` (the HTTP request's, or the CLI run's) is stored with the log entry.
+    """
     request = validate(rt, payload)
     response = _respond(rt, request)
-    row = _logged_row(rt, request, response, caller, role)
+    row = _logged_row(rt, request, response, caller, role, request_id)
     if not dry_run:
         rt.log.append([row])
+        rt.observer.decided(response)
     return response
 
 
 def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None = None,
-                 problem: Callable[[TransferGateError], dict], dry_run: bool = False) -> list[dict]:
+                 problem: Callable[[TransferGateError], dict], dry_run: bool = False,
+                 request_id: str | None = None) -> list[dict]:
     """Decide each request in order; a bad item gets its problem document in place.
 
     Every answer is built, and every row proven storable, before anything is logged; then all
@@ -150,7 +283,7 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
         try:
             request = validate(rt, payload)
             response = _respond(rt, request)
-            row = _logged_row(rt, request, response, caller, role)
+            row = _logged_row(rt, request, response, caller, role, request_id)
         except (RequestInvalid, UnknownCountry) as exc:
             out.append(problem(exc))
             continue
@@ -158,6 +291,9 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
         out.append(response)
     if rows and not dry_run:
         rt.log.append(rows)
+        for answer in out:
+            if "decision_id" in answer:
+                rt.observer.decided(answer)
     return out
 
 
@@ -204,6 +340,8 @@ def log_filter(args: Mapping, empty_is_absent: bool = True) -> LogFilter:
         criteria["until"] = _logged_time(data["to"] + timedelta(microseconds=1))
     if data["records"] is not None:
         criteria["records_required"] = data["records"] == "required"
+    if data["regime"] is not None:  # the log's ruleset_name: the ruleset of the top-level transfer
+        criteria["ruleset_name"] = data["regime"].lower()
     keep = {k: v for k, v in given.items() if k not in ("cursor",)}
     return LogFilter(criteria, data["limit"], data["cursor"], data["order"] == "desc", keep)
 

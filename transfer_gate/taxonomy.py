@@ -10,6 +10,9 @@ from . import datafiles
 from .errors import DataFileError
 
 EU_UK_ORIGINS = ("EU", "UK")
+# Under these regimes sex life, sexual orientation and trade-union membership are special
+# categories (GDPR 9, UK GDPR 9) whatever data_origin says (contract §8.2).
+EU_UK_REGIMES = ("GDPR", "UK_GDPR")
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,9 @@ class Taxonomy:
     def __contains__(self, key: str) -> bool:
         return key in self.categories
 
-    def kinds_of(self, keys, data_origin: str | None) -> dict[str, tuple[str, ...]]:
-        """Group category keys by the kind of data they are, given where the data came from."""
-        eu_uk = data_origin in EU_UK_ORIGINS
+    def kinds_of(self, keys, data_origin: str | None, regime: str | None = None) -> dict[str, tuple[str, ...]]:
+        """Group category keys by the kind of data they are, given where the data came from and the regime."""
+        eu_uk = data_origin in EU_UK_ORIGINS or regime in EU_UK_REGIMES
         grouped: dict[str, list[str]] = {}
         for key in keys:
             cat = self.categories[key]

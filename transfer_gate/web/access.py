@@ -33,6 +33,7 @@ from .problems import problem_body, respond
 # The sign-in page uses the layout, whose language switch must work before anyone signs in.
 ANONYMOUS = frozenset({"api.healthz", "api.readyz", "openapi.spec", "account.signin", "account.signout", "static",
                        "ui.switch_language"})
+ANONYMOUS |= {"metrics.scrape"}  # no key: the view answers only the configured addresses (web/metrics.py)
 
 _READ_REFERENCE = {"api.get_country", "api.list_rulesets"}
 _DECIDE = {"api.create_decision", "api.create_batch"}

@@ -13,6 +13,7 @@ from ..errors import RequestInvalid
 from ..schemas import AS_OF_RANGE
 from .identity import caller
 from .problems import problem_body, problem_for, respond
+from .tracing import request_id
 
 bp = Blueprint("api", __name__)
 
@@ -146,7 +147,7 @@ def create_decision():
               schema: {$ref: '#/components/schemas/Problem'}
     """
     who, role = caller()
-    return jsonify(service.decide(runtime(), json_body(), caller=who, role=role))
+    return jsonify(service.decide(runtime(), json_body(), caller=who, role=role, request_id=request_id()))
 
 
 @bp.post("/v1/decisions/batch")
@@ -195,7 +196,8 @@ def create_batch():
     if errors:
         raise RequestInvalid(errors)
     who, role = caller()
-    return jsonify({"decisions": service.decide_batch(runtime(), items, caller=who, role=role, problem=problem_for)})
+    return jsonify({"decisions": service.decide_batch(runtime(), items, caller=who, role=role, problem=problem_for,
+                                                      request_id=request_id())})
 
 
 @bp.get("/v1/decisions/<string(length=26):decision_id>")  # a ULID; never "batch"
@@ -240,6 +242,7 @@ def list_decisions():
         - {in: query, name: reference, schema: {type: string}, description: "The caller's reference; matches masked (hash mode) entries too."}
         - {in: query, name: caller, schema: {type: string}, description: The key id that asked.}
         - {in: query, name: records, schema: {type: string, enum: [required, not_required]}}
+        - {in: query, name: regime, schema: {type: string, enum: [APPI, GDPR, UK_GDPR, appi, gdpr, uk_gdpr]}, description: "The regime of the top-level transfer (a journey's first leg), or its ruleset's name."}
         - {in: query, name: order, schema: {type: string, enum: [desc, asc], default: desc}}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
         - {in: query, name: cursor, schema: {type: integer}, description: next_cursor of the previous page.}
@@ -353,5 +356,6 @@ def readyz():
         return respond(problem_body(503, "Not ready", "No ruleset is loaded.", "not-ready"))
     if not rt.log.writable():
         return respond(problem_body(503, "Not ready", "The decision log is not writable.", "not-ready"))
+    reload = current_app.extensions.get("transfer_gate.reload")  # the last SIGHUP's outcome, if any (serve)
     return jsonify({"status": "ready", "rulesets": {n: rs.digest for n, rs in rt.book.rulesets.items()},
-                    "profiles": rt.profiles.digest})
+                    "profiles": rt.profiles.digest, **({"reload": reload} if reload else {})})

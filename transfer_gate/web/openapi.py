@@ -49,6 +49,7 @@ RESPONSES = {
 STANDARD = {"protected": ("Unauthorized", "Forbidden", "TooManyFailures", "Unavailable"), "all": ("InternalError",)}
 
 SCHEMAS = {
+    "LegDecision": answers.LegDecisionSchema,
     "Decision": answers.DecisionSchema,
     "LoggedDecision": answers.LoggedDecisionSchema,
     "Problem": answers.ProblemSchema,
@@ -159,6 +160,11 @@ def _describe_request_values(document: dict, rt) -> None:
     props["destination"]["enum"] = countries + ["unknown"]
     props["destination"]["description"] = ("ISO 3166-1 alpha-2 country of the recipient, or 'unknown'; "
                                            "it must differ from the origin.")
+    leg = document["components"]["schemas"]["Leg"]["properties"]
+    leg["destination"]["enum"] = countries + ["unknown"]
+    leg["destination"]["description"] = ("ISO 3166-1 alpha-2 country of this leg's recipient; the leg is exported "
+                                         "from the previous destination, which must have a regime, and must differ "
+                                         "from it.")
     # schemas.storable refuses NUL and unpaired surrogates in free text; JSON Schema can say the first.
     recipient = document["components"]["schemas"]["Recipient"]["properties"]
     for text in (props["reference"], recipient["name"]):

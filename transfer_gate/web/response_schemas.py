@@ -118,6 +118,7 @@ class DenyReasonSchema(Schema):
     text = Text()
     text_ja = Text()
     citations = Texts()
+    leg = fields.Integer(metadata={"description": "In a journey's combined answer: the leg the reason comes from."})
 
 
 class DecisionSchema(Schema):
@@ -145,6 +146,24 @@ class DecisionSchema(Schema):
         "description": "Non-empty on every deny: each reason a sentence with its citations, the first the headline."})
     evaluated_at = Text()
     as_of = fields.Date(required=True)
+    legs = fields.List(fields.Nested(lambda: LegDecisionSchema()), metadata={
+        "description": "Present for a journey (`onward` was sent): one full decision per leg, the top-level "
+                       "transfer first; the top-level outcome, route, conditions and citations are then the journey's."})
+    decided_by_leg = fields.Integer(metadata={"description": "For a journey: the index in `legs` of the leg that "
+                                                             "decides the outcome (the first most restrictive one)."})
+
+
+class LegDecisionSchema(DecisionSchema):
+    """One leg of a journey: where it goes, and its own decision under the regime of the country it leaves."""
+
+    class Meta:
+        exclude = ("decision_id", "evaluated_at", "as_of", "legs", "decided_by_leg")
+
+    leg = fields.Integer(required=True, metadata={"description": "0 for the top-level transfer, then each onward leg."})
+    origin = Text(metadata={"description": "The country the leg leaves: it selects the leg's regime."})
+    destination = Text()
+    data_origin = Nullable(fields.String, metadata={
+        "description": "EU or UK for a leg out of Japan after a leg out of the EEA or the UK (Supplementary Rules)."})
 
 
 class ProblemSchema(Schema):
@@ -162,6 +181,16 @@ class ProblemSchema(Schema):
 
 class ValidationProblemSchema(ProblemSchema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+class AdequacySchema(Schema):
+    """The destination's adequacy under a partner regime (GDPR 45; UK GDPR 45 / 45A) on `as_of`."""
+
+    status = Text(validate=validate.OneOf(("none", "full", "scoped")))
+    scope = Nullable(fields.String)
+    instrument = Nullable(fields.String)
+    since = Nullable(fields.String)
+    until = Nullable(fields.String)
 
 
 class CountryProfileSchema(Schema):
@@ -197,6 +226,8 @@ class CountryProfileSchema(Schema):
     system_summary = Nullable(fields.String)
     system_summary_ja = Nullable(fields.String)
     sources = fields.List(fields.Dict(), required=True)
+    eu_adequacy = fields.Nested(AdequacySchema, required=True)
+    uk_adequacy = fields.Nested(AdequacySchema, required=True)
 
 
 class RulesetSchema(Schema):
@@ -218,10 +249,17 @@ class HealthSchema(Schema):
     status = Text(validate=validate.Equal("ok"))
 
 
+class ReloadSchema(Schema):
+    status = Text(validate=validate.OneOf(("reloaded", "failed")),
+                  metadata={"description": "failed: a data file was invalid, the previous rules and profiles stay loaded."})
+    at = Text(metadata={"description": "When the reload (SIGHUP to serve) was tried, UTC."})
+
+
 class ReadinessSchema(Schema):
     status = Text(validate=validate.Equal("ready"))
     rulesets = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     profiles = Text()
+    reload = fields.Nested(ReloadSchema, metadata={"description": "The last reload's outcome; absent before any."})
 
 
 class KeySchema(Schema):

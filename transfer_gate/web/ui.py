@@ -18,6 +18,7 @@ from ..facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
 from ..model import OUTCOMES
 from . import transfer_form
 from .identity import caller
+from .tracing import request_id
 from .translations import COOKIE, COOKIE_MAX_AGE, LANGUAGES, gettext, language, safe_next
 
 bp = Blueprint("ui", __name__)
@@ -42,8 +43,8 @@ def countries() -> transfer_form.CountryIndex:
 
 
 def origins() -> list[str]:
-    """The origins a loaded ruleset decides for (JP selects the APPI)."""
-    return sorted({o for rs in runtime().book.rulesets.values() for o in rs.origins})
+    """The origins a loaded ruleset decides for, JP (the APPI) first."""
+    return service.origins(runtime())
 
 
 @bp.app_context_processor
@@ -113,7 +114,7 @@ def create_decision():
         if errors:
             service.validate(rt, body)  # the contract's own errors for the other fields, nothing logged
         else:
-            answer = service.decide(rt, body, caller=who, role=role)
+            answer = service.decide(rt, body, caller=who, role=role, request_id=request_id())
             return redirect(url_for("ui.decision", decision_id=answer["decision_id"]), 303)
     except RequestInvalid as exc:
         note = gettext("error.field_prefix") if language() == "ja" else None  # the service's messages are English
