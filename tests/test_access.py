@@ -446,5 +446,7 @@ def test_serve_leaves_forwarded_headers_to_the_app_not_to_gunicorn(tmp_path, mon
     monkeypatch.setattr(BaseApplication, "run", lambda self: seen.update(allowed=self.cfg.forwarded_allow_ips))
     monkeypatch.setenv("TRANSFER_GATE_DATABASE_URL", f"sqlite:///{tmp_path / 's.sqlite3'}")
     monkeypatch.setenv("TRANSFER_GATE_API_KEYS", API_KEYS)
+    # serve sets this for its workers; through monkeypatch it is gone again after the test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     result = CliRunner().invoke(main, ["serve"], catch_exceptions=False)
     assert result.exit_code == 0 and seen == {"allowed": []}
