@@ -104,3 +104,14 @@ def test_the_country_endpoint_shows_both_adequacy_statuses(client):
     assert body["eu_adequacy"]["status"] == "scoped" and body["eu_adequacy"]["scope"] == "dpf_certified"
     assert body["uk_adequacy"]["since"] == "2023-10-12"
     assert client.get("/v1/countries/US?as_of=2023-07-09").get_json()["eu_adequacy"]["status"] == "none"
+
+
+def test_the_gdpr_origins_are_the_eea_group_and_none_holds_eu_adequacy(runtime):
+    from transfer_gate.profiles import load_yaml
+    from tests.conftest import PROFILES
+
+    eea = {m["code"] for m in load_yaml(PROFILES / "groups" / "eea.yaml")["members"]}
+    assert set(BOOK.rulesets["gdpr"].origins) == eea
+    eu = {m["code"] for m in load_yaml(PROFILES / "groups" / "eu_adequacy.yaml")["members"]}
+    uk = {m["code"] for m in load_yaml(PROFILES / "groups" / "uk_adequacy.yaml")["members"]}
+    assert not eu & eea and eea <= uk and "GB" in eu and "GB" not in uk

@@ -9,7 +9,7 @@ import yaml
 
 from transfer_gate import create_app, scenario_library, scenarios, service
 from transfer_gate.rules import load_rulebook
-from transfer_gate.web.translations import MESSAGES
+from transfer_gate.web.translations import LABELS
 from tests.conftest import API_KEYS, PROFILES, RULESETS, sign_in
 
 
@@ -51,7 +51,7 @@ def test_expecting_another_outcome_pins_only_that_outcome_and_fails_until_the_ru
     assert library(app).all()[0]["expect"] == {"outcome": "deny"}
     text = text_of(client.get("/scenarios/run"))
     assert "0 passed, 1 failed" in text
-    assert "outcome: expected 'deny', got 'conditional'" in text
+    assert "Expected “Not allowed”; the answer now is “Allowed on conditions”." in text
 
 
 def test_saving_needs_a_name_and_an_outcome(client, app):
@@ -122,7 +122,10 @@ def test_a_rerun_under_changed_rules_fails_and_says_what_changed(tmp_path):
 
     text = text_of(sign_in(after.test_client(), "officer").get("/scenarios/run"))
     assert "0 passed, 1 failed" in text
-    assert "Conditions : removed: appi.28-3.periodic-check" in text
+    # in words: the condition's own text, never its id
+    assert "This condition no longer applies: Check at least once a year how the recipient implements" in text
+    assert "Conditions Removed: Check at least once a year how the recipient implements" in text
+    assert "appi.28-3" not in text
 
 
 def test_a_saved_request_the_current_rules_reject_is_reported_not_crashed(app):
@@ -149,7 +152,7 @@ def test_every_kind_of_change_has_a_label():
     found = scenario_library.changes(before, after)
     assert {c["field"] for c in found} == {"outcome", "route", "decided_by", "records", "conditions", "remedies",
                                            "citations", "paths"}
-    assert [c["field"] for c in found if f"change.{c['field']}" not in MESSAGES] == []
+    assert [c["field"] for c in found if c["field"] not in LABELS["change"]] == []
     assert scenario_library.changes(before, before) == []
 
 

@@ -10,6 +10,7 @@ from tests.conftest import API_KEYS, sign_in
 
 from transfer_gate.errors import LogUnavailable
 from transfer_gate.facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
+from transfer_gate.model import PARTNER_SAFEGUARDS
 
 # The README's example, as an officer fills it in: medical records to a US processor under a contract.
 MEDICAL_RECORDS_TO_US = {
@@ -70,13 +71,14 @@ def test_the_form_has_every_field_of_the_contract_request(client, app):
     assert {"origin", "destination", "data_categories", "data_origin", "recipient.name", "recipient.relationship",
             "recipient.safeguards", "recipient.handles_data", "recipient.links_to_individuals",
             "recipient.academic_institution", "basis.consent", "basis.exception", "basis.opt_out",
-            "basis.public_announcement", "as_of", "reference", "csrf_token"} <= names
+            "basis.public_announcement", "as_of", "reference", "csrf_token", "exporter_role", "recipient.role",
+            "recipient.transfer_assessment", "basis.derogation", "basis.occasional"} <= names
     taxonomy = app.extensions["transfer_gate"].book.taxonomy
     offered = re.findall(r'name="data_categories" value="([^"]+)"', html)
     assert sorted(offered) == sorted(taxonomy.categories)
     select = re.search(r'name="recipient.relationship".*?</select>', html, re.S).group(0)
     assert sorted(re.findall(r'<option value="([^"]+)"', select)) == sorted(RELATIONSHIPS)
-    assert sorted(re.findall(r'name="recipient.safeguards" value="([^"]+)"', html)) == sorted(SAFEGUARDS)
+    assert sorted(re.findall(r'name="recipient.safeguards" value="([^"]+)"', html)) == sorted(SAFEGUARDS + PARTNER_SAFEGUARDS)
     assert sorted(re.findall(r'name="basis.consent" value="([^"]+)"', html)) == sorted(CONSENTS)
     for value in EXCEPTIONS:
         assert f'<option value="{value}"' in html
@@ -132,12 +134,13 @@ def test_the_medical_records_scenario_is_decided_logged_and_shown_with_citations
     assert re.search(r'<a class="citation" href="https://laws.e-gov.go.jp/law/415AC0000000057"[^>]*>\s*'
                      r'<span class="citation__ref">APPI 28\(3\)</span>', html)
     assert re.search(r'<a class="citation" href="https://www.ppc.go.jp/all_faq_index/faq1-q12-7/"', html)
-    # the paths table: the chosen route satisfied, what is missing for the others
-    row = re.search(r'<tr class="path path--satisfied path--chosen" data-route="equivalent_measures">', html)
-    assert row
+    # the routes: the chosen one satisfied, what is missing for the others
+    assert re.search(r'<li class="path path--satisfied path--chosen" data-route="equivalent_measures">', html)
+    assert re.search(r'<li class="path path--unsatisfied" data-route="certified_recipient">', html)
     assert "the recipient holds no APEC CBPR or Global CBPR certification" in text
     assert "No record of this provision is required." in text
-    assert "United States" in text and "Reviewed 2026-12-02" in text
+    assert "United States" in text and "Reviewed December 2, 2026" in text
+    assert "2026-11-27" not in text and "T0" not in text  # dates in words, no raw timestamps
     assert f"/decisions/{decision_id}" in html  # the permalink
 
 
@@ -159,7 +162,7 @@ def test_a_denied_scenario_shows_reasons_and_remedies(client):
     assert "Not allowed" in text
     assert "Why it is not allowed" in text
     assert "Anonymously processed information may be provided only after the items" in text
-    assert "Remedies" in text and "Obtain the principal's prior consent" in text
+    assert "What you can do" in text and "Obtain the principal's prior consent" in text
 
 
 @pytest.mark.parametrize("typed,code", [
@@ -228,11 +231,23 @@ def test_a_destination_equal_to_the_origin_is_reported_at_the_destination(client
     assert logged(app) == []
 
 
-def test_service_errors_are_introduced_in_japanese_for_a_japanese_reader(client):
+def test_errors_read_in_japanese_for_a_japanese_reader(client):
     client.set_cookie("lang", "ja")
-    resp = decide(client, destination="JP")
+    resp = decide(client, destination="JP", as_of="27/11/2026")
     assert resp.status_code == 422
-    assert field_error(resp, "destination").startswith("この項目を確認してください。")
+    assert field_error(resp, "destination").startswith("提供先が提供元と同じ国にあるため")
+    assert field_error(resp, "as_of") == "日付は年-月-日の形式で入力してください（例：2026-11-27）。"
+    # what only the service can tell (it speaks the API's English) is said in Japanese too
+    resp = decide(client, data_categories=["personal_data", "no_such_category"])
+    assert field_error(resp, "data_categories") == "この値は使用できません。説明を確認してください。"
+    assert "Unknown" not in text_of(resp)
+
+
+def test_a_date_that_does_not_exist_is_reported_at_the_date_field(client, app):
+    resp = decide(client, as_of="2026-02-30")
+    assert resp.status_code == 422
+    assert field_error(resp, "as_of") == "There is no such day: check the month and the day."
+    assert logged(app) == []
 
 
 def test_a_decision_that_cannot_be_logged_is_not_shown(tmp_path):
@@ -281,8 +296,9 @@ def test_the_answer_reads_in_japanese_with_the_citations_japanese_titles(client)
     assert "条件付きで提供可" in text
     assert "提供先による相当措置の実施状況及びその実施に影響を及ぼすおそれのある外国の制度の有無・内容を、年1回以上確認すること。" in text
     assert "365日以内に再確認。" in text
-    assert re.search(r'<span class="citation__ref">APPI 28\(1\)</span> <span class="citation__title">外国にある第三者への提供の制限</span>', html)
+    assert re.search(r'<span class="citation__ref">[^<]+</span> <span class="citation__title">外国にある第三者への提供の制限</span>', html)
     assert "基準適合体制 — 契約・内部規程等（規則第16条第1号）" in text  # the route's Japanese title
+    assert "2026年11月27日" in text and "JST" in text  # dates in words, the time in Tokyo
     assert "提供先がAPEC CBPR又はグローバルCBPRの認証を取得していない" in text  # paths[].missing_ja
     assert "Allowed on conditions" not in text
 
@@ -316,7 +332,7 @@ def test_records_items_and_retention_are_shown_in_both_languages(client):
     assert "recipient's name, address and representative" in text
     client.set_cookie("lang", "ja")
     text = text_of(client.get(location))
-    assert "保存期間：3年" in text
+    assert "保存期間：3年間" in text
     assert "提供先の氏名又は名称、住所及び代表者の氏名" in text
 
 
@@ -336,8 +352,9 @@ def test_a_country_page_shows_the_profile_with_sources_and_review_date(client):
     text, html = text_of(resp), resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "United States" in text and "アメリカ合衆国" in text
-    assert "Reviewed 2026-12-02 by transfer-gate legal data team" in text
-    assert "Takes part in APEC CBPR: yes (since 2012-07-25)" in text
+    assert "Reviewed December 2, 2026 by transfer-gate legal data team" in text
+    assert "Takes part in APEC CBPR: yes (since July 25, 2012)" in text
+    assert "/v1/countries" not in html  # the API takes no cookies: no link that would answer 401
     assert 'href="https://www.ppc.go.jp/enforcement/infoprovision/laws/offshore_report_america/"' in html
     assert "Federal Trade Commission" in text
     assert client.get("/countries/ZZ").status_code == 404
@@ -363,7 +380,137 @@ def test_the_country_list_filters_by_name_in_either_language(client):
 def test_the_layout_links_every_section_and_sign_in(client, anonymous):
     assert 'href="/signin"' in anonymous.get("/signin").get_data(as_text=True)
     html = client.get("/").get_data(as_text=True)
-    for href in ('href="/"', 'href="/scenarios"', 'href="/countries"', 'href="/audit"', 'action="/signout"'):
+    for href in ('href="/"', 'href="/scenarios"', 'href="/countries"', 'action="/signout"'):
         assert href in html
+    assert 'href="/audit"' not in html  # an officer sees no link that answers 403
     assert 'href="/language/ja?next=/"' in html
     assert '<a class="skip-link" href="#content">' in html
+
+
+# --------------------------------------------------------------------------- answers people understand
+
+
+INTERNAL = {
+    "a field path": re.compile(r"\b(?:recipient|basis)\.[a-z_]+|\bdata_categories\b|\bdata_origin\b"),
+    "a field value": re.compile(r"= ?(?:true|false)\b|\b(?:apec_cbpr|global_cbpr|contract_measures|third_party|equivalent_measures)\b"),
+    "a rule id": re.compile(r"\bappi\.[a-z0-9_.-]+"),
+    "an ISO duration": re.compile(r"\bP\d+[YMD]\b"),
+    "a raw timestamp": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:"),
+    "a raw date": re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+}
+
+
+def visible_text(resp) -> str:
+    """What the page itself writes: the body's text without form values and the profiles' own prose."""
+    html = resp.get_data(as_text=True).split("<body", 1)[1]
+    html = re.sub(r"<(datalist|form|details)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r'<p class="profile-summary">.*?</p>', " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_answer_pages_show_no_internal_names_ids_or_raw_values(client, app, lang):
+    from tests.officer_pages import record_answers
+
+    ids = record_answers(app)
+    client.set_cookie("lang", lang)
+    for kind in ("allow", "conditional", "long_conditional", "deny"):
+        text = visible_text(client.get(f"/decisions/{ids[kind]}"))
+        found = {name: pattern.findall(text) for name, pattern in INTERNAL.items() if pattern.search(text)}
+        assert found == {}, kind
+
+
+def test_a_denial_leads_with_its_reasons_and_citations_in_japanese_notation(client, app):
+    from tests.officer_pages import record_answers
+
+    ids = record_answers(app)
+    html = client.get(f"/decisions/{ids['deny']}").get_data(as_text=True)
+    banner = re.search(r'<section class="banner banner--deny".*?</section>', html, re.S).group(0)
+    assert "Why it is not allowed" in banner and 'class="deny-reason"' in banner
+    assert '<span class="citation__ref">APPI 27(1)</span>' in banner
+    client.set_cookie("lang", "ja")
+    html = client.get(f"/decisions/{ids['deny']}").get_data(as_text=True)
+    banner = re.search(r'<section class="banner banner--deny".*?</section>', html, re.S).group(0)
+    assert "提供できない理由" in banner
+    assert '<span class="citation__ref">法第27条第1項</span>' in banner
+    assert "APPI 2" not in visible_text(client.get(f"/decisions/{ids['conditional']}"))
+
+
+def test_try_it_opens_the_form_with_the_remedy_applied_and_says_what_changed(client, app):
+    from tests.officer_pages import record_answers
+
+    ids = record_answers(app)
+    entry = app.extensions["transfer_gate"].log.get(ids["deny"])
+    remedy = next(r for r in entry["response"]["remedies"] if r["apply"])
+    html = client.get(f"/decisions/{ids['deny']}").get_data(as_text=True)
+    assert f'href="/?decision={ids["deny"]}&amp;remedy={remedy["id"]}"' in html
+    resp = client.get(f"/?decision={ids['deny']}&remedy={remedy['id']}")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    notice = re.search(r'<div class="notice" role="status">(.*?)</div>', page, re.S).group(1)
+    assert "with the remedy applied" in notice and "<li>" in notice
+    for change in remedy["apply"]:
+        name, value = change["path"], change.get("set", change.get("add"))
+        if isinstance(value, bool):
+            assert re.search(rf'name="{re.escape(name)}" value="true"' + (" checked" if value else r'(?! checked)'), page)
+        elif name in ("basis.consent", "data_origin"):
+            assert re.search(rf'name="{re.escape(name)}" value="{value}" checked', page)
+        else:
+            assert re.search(rf'value="{re.escape(str(value))}"[^>]*(?:checked|selected)', page), change
+    assert client.get(f"/?decision={ids['deny']}&remedy=no.such.remedy").status_code == 404
+
+
+def test_unknown_pages_are_styled_in_the_readers_language(client):
+    resp = client.get("/no/such/page")
+    assert resp.status_code == 404 and "Page not found" in text_of(resp) and 'class="error-page"' in resp.get_data(as_text=True)
+    client.set_cookie("lang", "ja")
+    resp = client.get("/decisions/01ZZZZZZZZZZZZZZZZZZZZZZZZ")
+    assert resp.status_code == 404 and "ページが見つかりません" in text_of(resp)
+    api = client.get("/v1/no-such-thing")
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
+
+
+def test_an_auditor_is_offered_no_officer_page(client_for, app):
+    auditor = sign_in(app.test_client(), "auditor")
+    html = auditor.get("/audit").get_data(as_text=True)
+    nav = re.search(r'<header class="site-header">.*?</header>', html, re.S).group(0)
+    assert 'href="/audit"' in nav
+    for href in ('href="/"', 'href="/scenarios"', 'href="/countries"'):
+        assert href not in nav
+
+
+def test_a_gdpr_scenario_survives_the_form_both_ways_and_its_remedies_can_be_tried(client, app):
+    from transfer_gate import service
+
+    body = {"origin": "DE", "exporter_role": "processor", "destination": "US", "data_categories": ["personal_data"],
+            "recipient": {"relationship": "third_party", "role": "processor", "safeguards": ["bcr"],
+                          "transfer_assessment": "cannot_protect"},
+            "basis": {"derogation": "legal_claims", "occasional": True}, "as_of": "2026-11-27"}
+    rt = app.extensions["transfer_gate"]
+    with app.app_context():
+        answer = service.decide(rt, body, caller="env-officer-1", role="officer")
+    page = client.get(f"/?decision={answer['decision_id']}").get_data(as_text=True)
+    assert re.search(r'<option value="processor" selected>', page)
+    assert re.search(r'value="bcr" checked', page)
+    assert re.search(r'<option value="cannot_protect" selected>', page)
+    assert re.search(r'<option value="legal_claims" selected>', page)
+    assert re.search(r'name="basis.occasional" value="true" checked', page)
+    # decided again from the form as it was filled, the request is the same
+    resp = decide(client, **{"origin": "DE", "exporter_role": "processor", "destination": "US",
+                             "data_categories": ["personal_data"], "recipient.relationship": "third_party",
+                             "recipient.role": "processor", "recipient.safeguards": ["bcr"],
+                             "recipient.transfer_assessment": "cannot_protect", "basis.derogation": "legal_claims",
+                             "basis.occasional": "true", "recipient.name": "", "reference": ""})
+    again = rt.log.get(resp.headers["Location"].rsplit("/", 1)[1])["request"]
+    logged_first = rt.log.get(answer["decision_id"])["request"]
+    for key in ("exporter_role", "recipient", "basis"):
+        assert again[key] == logged_first[key], key
+    with app.app_context():
+        denied = service.decide(rt, {"origin": "DE", "destination": "US", "data_categories": ["personal_data"],
+                                     "as_of": "2026-11-27"}, caller="env-officer-1", role="officer")
+    tried = [r for r in denied["remedies"] if r["apply"]]
+    assert tried  # the DPF, the SCCs with an assessment: each a change the form can make
+    for remedy in tried:
+        resp = client.get(f"/?decision={denied['decision_id']}&remedy={remedy['id']}")
+        assert resp.status_code == 200
+        assert "Nothing in the form needed to change." not in text_of(resp), remedy["id"]

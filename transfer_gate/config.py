@@ -42,6 +42,7 @@ DEFAULTS = {
     "METRICS_ADDRESSES": "127.0.0.1,::1",  # client addresses /metrics answers (comma-separated)
     "CANDIDATE_RULESETS_DIR": None,  # rules the auditors' replay page can compare against
     "CANDIDATE_PROFILES_DIR": None,  # country profiles the replay page can compare against
+    "TIMEZONE": "Asia/Tokyo",  # the zone the pages show times in (an IANA name); the log keeps UTC
 }
 MIN_SECRET_KEY_LENGTH = 32
 # gunicorn kills a worker silent for this long (`serve` sets its `timeout` to this, see deployment.py):

@@ -1,10 +1,13 @@
 """Exports of the decision log for auditors: CSV and JSON Lines, and the APPI 29 records register.
 
 JSON Lines is the faithful form: one entry per line with its request and response as objects.
-CSV flattens the same entries for spreadsheets; the request and response stay in it as JSON
-text, so no information is lost. A cell that a spreadsheet would run as a formula (it starts
-with = + - @ or a control character) is prefixed with an apostrophe: a caller's reference must
-not execute in an auditor's spreadsheet.
+CSV is for people with a spreadsheet: it starts with a UTF-8 byte-order mark (without one,
+Excel on Japanese Windows reads the file as Shift_JIS and shows mojibake), its headers and
+values are readable labels in the reader's language (local time, country names, outcome and
+route titles), and the request and response follow as JSON text, so no information is lost.
+A cell that a spreadsheet would run as a formula (it starts with = + - @ or a control
+character) is prefixed with an apostrophe: a caller's reference must not execute in an
+auditor's spreadsheet.
 """
 
 from __future__ import annotations
@@ -14,12 +17,35 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
-CSV_COLUMNS = ("seq", "decision_id", "created_at", "caller", "caller_role", "reference", "destination", "outcome",
-               "route", "data_kinds", "records_required", "records_retention", "retention_until", "ruleset_name",
-               "ruleset_version", "ruleset_digest", "profile_digest", "masked", "prev_hash", "hash", "request",
+BOM = "\ufeff"
+# The readable columns of the decision log's CSV, then the raw ones that identify and hold the entry.
+CSV_COLUMNS = ("created_at", "caller", "reference", "origin", "destination", "data_categories", "outcome", "route",
+               "regime", "conditions", "citations", "retention_until", "decision_id", "seq", "hash", "request",
                "response")
+REGISTER_COLUMNS = ("provided_on", "decision_id", "reference", "destination", "recipient", "relationship",
+                    "data_categories", "items", "citations", "retention", "retention_until", "kept")
+
+
+@dataclass(frozen=True)
+class Readable:
+    """How codes read in the reader's language; the web layer supplies it (this module knows no Flask)."""
+
+    local_time: Callable[[str], str] = lambda ts: ts
+    outcome: Callable[[str], str] = str
+    route: Callable[[str], str] = str
+    country: Callable[[str], str] = str
+    category: Callable[[str], str] = str
+    regime: Callable[[str], str] = str
+    relationship: Callable[[str], str] = str
+    duration: Callable[[str], str] = str
+    yes_no: Callable[[bool], str] = lambda b: "yes" if b else "no"
+    header: Callable[[str], str] = str
+    japanese: bool = False
+
+
+CODES = Readable()
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -40,11 +66,48 @@ def _csv_line(values) -> str:
     return buffer.getvalue()
 
 
-def csv_lines(entries: Iterable[dict]) -> Iterator[str]:
-    """Yield the CSV export line by line, header first."""
-    yield _csv_line(CSV_COLUMNS)
+def _country(readable: Readable, code: str | None) -> str:
+    if not code:
+        return ""
+    name = readable.country(code)
+    return name if name == code or code == "unknown" else f"{name} ({code})"
+
+
+def _join(values) -> str:
+    return "; ".join(v for v in values if v)
+
+
+def readable_row(entry: dict, readable: Readable = CODES) -> dict:
+    """One log entry as the CSV's columns: labels first, then the raw JSON."""
+    request, response = entry["request"], entry["response"]
+    conditions = [c["id"] for c in response.get("conditions", [])]
+    return {
+        "created_at": readable.local_time(entry["created_at"]),
+        "caller": entry["caller"] + (f" ({entry['caller_role']})" if entry.get("caller_role") else ""),
+        "reference": entry.get("reference"),
+        "origin": _country(readable, request.get("origin")),
+        "destination": _country(readable, entry["destination"]),
+        "data_categories": _join(readable.category(k) for k in request.get("data_categories", [])),
+        "outcome": readable.outcome(entry["outcome"]),
+        "route": readable.route((entry["ruleset_name"], entry["route"])),
+        "regime": readable.regime(entry["ruleset_name"]),
+        "conditions": _join(conditions),
+        "citations": _join(c["ref"] for c in response.get("citations", [])),
+        "retention_until": entry.get("retention_until") if entry.get("records_required") else "",
+        "decision_id": entry["decision_id"],
+        "seq": entry["seq"],
+        "hash": entry["hash"],
+        "request": request,
+        "response": response,
+    }
+
+
+def csv_lines(entries: Iterable[dict], readable: Readable = CODES) -> Iterator[str]:
+    """Yield the CSV export line by line: byte-order mark and header first."""
+    yield BOM + _csv_line(readable.header(c) for c in CSV_COLUMNS)
     for entry in entries:
-        yield _csv_line(entry[c] for c in CSV_COLUMNS)
+        row = readable_row(entry, readable)
+        yield _csv_line(row[c] for c in CSV_COLUMNS)
 
 
 def jsonl_lines(entries: Iterable[dict]) -> Iterator[str]:
@@ -69,10 +132,7 @@ class RecordEntry:
     retention: str
     retention_until: str
     kept: bool  # the retention period has not ended on the day the register was drawn
-
-
-REGISTER_COLUMNS = ("decision_id", "provided_on", "destination", "recipient", "relationship", "data_categories",
-                    "reference", "items", "citations", "retention", "retention_until", "kept")
+    items_ja: tuple[str, ...] = ()
 
 
 def records_register(entries: Iterable[dict], today: date) -> Iterator[RecordEntry]:
@@ -94,12 +154,21 @@ def records_register(entries: Iterable[dict], today: date) -> Iterator[RecordEnt
             retention=entry["records_retention"],
             retention_until=entry["retention_until"],
             kept=date.fromisoformat(entry["retention_until"]) >= today,
+            items_ja=tuple(records.get("items_ja", ())),
         )
 
 
-def register_csv_lines(register: Iterable[RecordEntry]) -> Iterator[str]:
-    """Yield the records register as CSV, header first; lists are joined with ' | '."""
-    yield _csv_line(REGISTER_COLUMNS)
+def register_csv_lines(register: Iterable[RecordEntry], readable: Readable = CODES) -> Iterator[str]:
+    """Yield the records register as CSV, byte-order mark and header first; lists are joined with '; '."""
+    yield BOM + _csv_line(readable.header(c) for c in REGISTER_COLUMNS)
     for line in register:
-        values = [getattr(line, c) for c in REGISTER_COLUMNS]
-        yield _csv_line(" | ".join(v) if isinstance(v, tuple) else v for v in values)
+        values = {
+            "provided_on": line.provided_on, "decision_id": line.decision_id, "reference": line.reference,
+            "destination": _country(readable, line.destination), "recipient": line.recipient,
+            "relationship": readable.relationship(line.relationship),
+            "data_categories": _join(readable.category(k) for k in line.data_categories),
+            "items": _join(line.items_ja if readable.japanese and line.items_ja else line.items), "citations": _join(line.citations),
+            "retention": readable.duration(line.retention), "retention_until": line.retention_until,
+            "kept": readable.yes_no(line.kept),
+        }
+        yield _csv_line(values[c] for c in REGISTER_COLUMNS)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from .access import HOME, count_failure, failures_wait, keyring, session_identity, sessions
-from .translations import gettext
+from .translations import label
 
 bp = Blueprint("account", __name__)
 
@@ -35,19 +36,21 @@ def signin():
     if wait is not None:
         current_app.logger.info("sign-in refused: too many failed keys from %s", request.remote_addr)
         return render_template("account/signin.html", next=target, identity=None,
-                               error=gettext("signin.too_many", seconds=wait)), 429, {"Retry-After": str(wait)}
+                               error=gettext("Too many unknown keys were tried from your address. "
+                                             "Try again in %(seconds)s seconds.", seconds=wait)), 429, {
+                                   "Retry-After": str(wait)}
     key = request.form.get("key", "").strip()
     identity = keyring().authenticate(key) if len(key) <= MAX_KEY_LENGTH else None
     if identity is None:
         current_app.logger.info("sign-in refused: unknown or revoked key")
         count_failure("signin")
         return render_template("account/signin.html", next=target, identity=None,
-                               error=gettext("signin.unknown_key")), 403
+                               error=gettext("That key is unknown or has been revoked.")), 403
     if identity.role not in HOME:
         current_app.logger.info("sign-in refused: key %s has the role %s, which has no pages",
                                 identity.key_id, identity.role)
         return render_template("account/signin.html", next=target, identity=None,
-                               error=gettext("signin.no_pages", role=identity.role)), 403
+                               error=gettext("Keys with the role %(role)s have no pages here; use the key with the API as 'Authorization: Bearer <key>'.", role=label("role", identity.role))), 403
     sessions().end(session.get("sid"))  # a sign-in over an open session replaces it
     session.clear()  # a fresh session on every sign-in: nothing carried over from before it
     session.permanent = True

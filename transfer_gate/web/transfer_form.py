@@ -9,16 +9,17 @@ the service's business.
 
 from __future__ import annotations
 
+import copy
 import gettext
 import re
 from dataclasses import dataclass
 from datetime import date
 
 import pycountry
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from ..model import Basis, Recipient
-from .translations import gettext as _
 
 BOOLEAN_FIELDS = (
     "recipient.handles_data",
@@ -26,11 +27,15 @@ BOOLEAN_FIELDS = (
     "recipient.academic_institution",
     "basis.opt_out",
     "basis.public_announcement",
+    "basis.occasional",
 )
 DATA_ORIGINS = ("EU", "UK")
 UNKNOWN = "unknown"
 _TRAILING_CODE = re.compile(r"\((?P<code>[A-Za-z]{2}|unknown)\)\s*$")
 _INDEX = re.compile(r"\[\d+\]")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+TEXT_MAX = 200  # the contract's limit on free text
 _UNKNOWN_NAMES = {UNKNOWN, "not yet identified", "未特定"}
 
 
@@ -130,19 +135,39 @@ def request_from_form(form: MultiDict, countries: CountryIndex) -> tuple[dict, d
     destination_text = form.get("destination", "").strip()
     destination = countries.resolve(destination_text)
     if not destination_text:
-        errors["destination"] = [_("error.destination_required")]
+        errors["destination"] = [_("Choose the destination country.")]
     elif destination is None:
-        errors["destination"] = [_("error.destination_unknown", text=destination_text)]
+        errors["destination"] = [_("“%(text)s” is not a country in the list: pick one of the suggestions, or type its two-letter code.", text=destination_text)]
     categories = [c for c in form.getlist("data_categories") if c]
     if not categories:
-        errors["data_categories"] = [_("error.no_category")]
+        errors["data_categories"] = [_("Tick at least one kind of data.")]
+    origin = (form.get("origin") or "").strip().upper()
+    if destination and destination == origin:
+        errors["destination"] = [_("The recipient is in the exporter's own country: that is not a provision to a "
+                                   "third party in a foreign country (APPI 28). Decide it under the domestic rules "
+                                   "(APPI 27).")]
+    as_of = form.get("as_of", "").strip()
+    if as_of and not _ISO_DATE.match(as_of):
+        errors["as_of"] = [_("Enter the date as year-month-day, for example 2026-11-27.")]
+    elif as_of:
+        try:
+            date.fromisoformat(as_of)
+        except ValueError:
+            errors["as_of"] = [_("There is no such day: check the month and the day.")]
+    for name in ("recipient.name", "reference"):
+        value = form.get(name, "")
+        if len(value.strip()) > TEXT_MAX:
+            errors[name] = [_("At most %(count)d characters.", count=TEXT_MAX)]
+        elif _UNSTORABLE.search(value):
+            errors[name] = [_("Contains a character that cannot be stored.")]
 
     def text(name):
         value = form.get(name, "").strip()
         return value or None
 
     body = {
-        "origin": (form.get("origin") or "").strip().upper(),
+        "origin": origin,
+        "exporter_role": form.get("exporter_role") or "controller",
         "destination": destination or destination_text,
         "data_categories": categories,
         "data_origin": text("data_origin"),
@@ -150,10 +175,13 @@ def request_from_form(form: MultiDict, countries: CountryIndex) -> tuple[dict, d
             "name": text("recipient.name"),
             "relationship": form.get("recipient.relationship") or "third_party",
             "safeguards": form.getlist("recipient.safeguards"),
+            "role": text("recipient.role"),
+            "transfer_assessment": form.get("recipient.transfer_assessment") or "not_done",
         },
         "basis": {
             "consent": form.get("basis.consent") or "none",
             "exception": text("basis.exception"),
+            "derogation": text("basis.derogation"),
         },
         "as_of": text("as_of"),
         "reference": text("reference"),
@@ -170,12 +198,16 @@ def form_from_request(body: dict, countries: CountryIndex, lang: str) -> MultiDi
     basis = body.get("basis") or {}
     items = [
         ("origin", body.get("origin") or ""),
+        ("exporter_role", body.get("exporter_role") or "controller"),
         ("destination", countries.label(body.get("destination"), lang)),
         ("data_origin", body.get("data_origin") or ""),
         ("recipient.name", recipient.get("name") or ""),
         ("recipient.relationship", recipient.get("relationship") or "third_party"),
+        ("recipient.role", recipient.get("role") or ""),
+        ("recipient.transfer_assessment", recipient.get("transfer_assessment") or "not_done"),
         ("basis.consent", basis.get("consent") or "none"),
         ("basis.exception", basis.get("exception") or ""),
+        ("basis.derogation", basis.get("derogation") or ""),
         ("as_of", body.get("as_of") or ""),
         ("reference", body.get("reference") or ""),
     ]
@@ -190,23 +222,66 @@ def form_from_request(body: dict, countries: CountryIndex, lang: str) -> MultiDi
     return MultiDict(items)
 
 
+# The request fields a remedy's `apply` may change: the fields this form has.
+FORM_FIELDS = frozenset({"origin", "exporter_role", "destination", "data_categories", "data_origin", "recipient.name",
+                         "recipient.relationship", "recipient.safeguards", "recipient.role",
+                         "recipient.transfer_assessment", "basis.consent", "basis.exception", "basis.derogation",
+                         "as_of", "reference", *BOOLEAN_FIELDS})
+
+
+def apply_changes(body: dict, changes: list[dict]) -> tuple[dict, list[dict]]:
+    """Apply a remedy's changes (`{"path": …, "set": v}` or `{"path": …, "add": v}`) to a copy of a request body.
+
+    Return the changed body and the changes that took effect; a path the form does not have is left alone.
+    """
+    out = copy.deepcopy(body)
+    applied = []
+    for change in changes or []:
+        path = change.get("path", "")
+        if path not in FORM_FIELDS or not ({"set", "add"} & change.keys()):
+            continue
+        *sections, name = path.split(".")
+        target = out
+        for section in sections:
+            if not isinstance(target.get(section), dict):
+                target[section] = {}
+            target = target[section]
+        if "add" in change:
+            items = list(target.get(name) or [])
+            if change["add"] in items:
+                continue
+            target[name] = items + [change["add"]]
+            applied.append({"path": path, "op": "add", "value": change["add"]})
+        else:
+            if target.get(name) == change["set"]:
+                continue
+            target[name] = change["set"]
+            applied.append({"path": path, "op": "set", "value": change["set"]})
+    return out, applied
+
+
 def blank_form(origin: str) -> MultiDict:
     """The form as a new scenario starts: the contract's defaults."""
-    return MultiDict([("origin", origin), ("recipient.relationship", "third_party"), ("basis.consent", "none"),
+    return MultiDict([("origin", origin), ("exporter_role", "controller"), ("recipient.relationship", "third_party"),
+                      ("recipient.transfer_assessment", "not_done"), ("basis.consent", "none"),
                       ("recipient.handles_data", "true")])
 
 
 def merge_errors(form_errors: dict[str, list[str]], service_errors: dict[str, list[str]],
-                 note: str | None = None) -> dict[str, list[str]]:
+                 instead: str | None = None) -> dict[str, list[str]]:
     """Add the service's errors to the form's own; a field the form already flagged keeps only its message.
 
-    The service speaks English; `note` (a line in the reader's language) goes before its messages.
+    The service speaks the API's English; `instead` (a sentence in the reader's language) replaces
+    its messages, once per field.
     """
     out = {k: list(v) for k, v in form_errors.items()}
     for path, messages in service_errors.items():
         if _INDEX.sub("", path) in form_errors:
             continue
-        out.setdefault(path, []).extend(f"{note} {m}" if note else m for m in messages)
+        if instead is None:
+            out.setdefault(path, []).extend(messages)
+        elif instead not in out.get(_INDEX.sub("", path), []):
+            out.setdefault(_INDEX.sub("", path), []).append(instead)
     return out
 
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
 from .. import scenario_library, service
 from ..errors import EngineFailure, LogUnavailable, RequestInvalid, UnknownCountry
 from ..facts import CONSENTS, EXCEPTIONS, RELATIONSHIPS, SAFEGUARDS
-from ..model import OUTCOMES
-from . import transfer_form
+from ..model import DEROGATIONS, OUTCOMES, PARTNER_SAFEGUARDS, PARTY_ROLES, TRANSFER_ASSESSMENTS
+from . import problems, transfer_form
+from .access import HOME, allowed, session_identity
 from .identity import caller
 from .tracing import request_id
-from .translations import COOKIE, COOKIE_MAX_AGE, LANGUAGES, gettext, language, safe_next
+from .translations import (COOKIE, COOKIE_MAX_AGE, LANGUAGES, date_words, duration, label, language, localized,
+                           safe_next)
 
 bp = Blueprint("ui", __name__)
 
@@ -47,6 +51,12 @@ def origins() -> list[str]:
     return service.origins(runtime())
 
 
+def registry_citation(ref: str) -> dict:
+    """The citation registry's entry for `ref` (title, Japanese notation, URL), or just the ref."""
+    citations = runtime().book.citations
+    return citations.get(ref).to_dict() if ref in citations else {"ref": ref}
+
+
 @bp.app_context_processor
 def _layout_context():
     """What the layout needs on every page, including pages of other blueprints that extend it."""
@@ -54,13 +64,49 @@ def _layout_context():
         here = request.full_path.rstrip("?") if request.method == "GET" else url_for("ui.index")
         return url_for("ui.switch_language", code=code, next=here)
 
-    return {"current_caller": caller, "language_link": language_link, "languages": LANGUAGES}
+    return {"current_caller": caller, "language_link": language_link, "languages": LANGUAGES,
+            "nav_links": nav_links, "home_url": home_url,
+            "ref_words": lambda ref: localized(registry_citation(ref), "ref")}
+
+
+# The main navigation: (endpoint, text, the endpoints under which the link is the current page).
+NAVIGATION = (
+    ("ui.index", _l("New scenario"), ("ui.index", "ui.create_decision", "ui.decision")),
+    ("ui.scenarios", _l("Scenario library"), ("ui.scenarios", "ui.run_scenarios")),
+    ("ui.country_list", _l("Countries"), ("ui.country_list", "ui.country")),
+    ("audit.decisions", _l("Audit"), ()),
+)
+
+
+def viewer_role() -> str | None:
+    """The role of whoever views the page: the guard's caller, or the browser session on open pages."""
+    role = caller()[1]
+    if role is None:
+        identity = session_identity()
+        role = identity.role if identity else None
+    return role
+
+
+def nav_links() -> list[dict]:
+    """The navigation the viewer's role may follow: no link that would answer 401 or 403."""
+    role = viewer_role()
+    links = []
+    for endpoint, text, current in NAVIGATION:
+        if role is not None and allowed(role, endpoint):
+            here = request.endpoint in current or (not current and request.blueprint == endpoint.split(".")[0])
+            links.append({"url": url_for(endpoint), "text": str(text), "current": here})
+    return links
+
+
+def home_url() -> str:
+    """Where the brand link goes: the role's home page, or sign-in."""
+    return HOME.get(viewer_role() or "", url_for("account.signin"))
 
 
 # --------------------------------------------------------------------------- the form
 
 
-def render_form(values, errors=None, status=200, notice=None):
+def render_form(values, errors=None, status=200, notice=None, notice_items=()):
     rt = runtime()
     lang = language()
     return render_template(
@@ -68,6 +114,7 @@ def render_form(values, errors=None, status=200, notice=None):
         values=values,
         errors=transfer_form.errors_by_field(errors or {}),
         notice=notice,
+        notice_items=notice_items,
         origins=origins(),
         countries=countries(),
         unknown_label=transfer_form.unknown_label(lang),
@@ -75,6 +122,10 @@ def render_form(values, errors=None, status=200, notice=None):
         kinds=rt.book.taxonomy.kinds,
         relationships=RELATIONSHIPS,
         safeguards=SAFEGUARDS,
+        partner_safeguards=PARTNER_SAFEGUARDS,
+        party_roles=PARTY_ROLES,
+        transfer_assessments=TRANSFER_ASSESSMENTS,
+        derogations=DEROGATIONS,
         consents=CONSENTS,
         exceptions=EXCEPTIONS,
         data_origins=transfer_form.DATA_ORIGINS,
@@ -83,25 +134,69 @@ def render_form(values, errors=None, status=200, notice=None):
 
 @bp.get("/")
 def index():
-    """The scenario form; `?decision=<id>` or `?scenario=<id>` fills it from an earlier scenario."""
+    """The scenario form; `?decision=<id>` or `?scenario=<id>` fills it from an earlier scenario.
+
+    `?decision=<id>&remedy=<remedy id>` ("Try it" on an answer) fills it from the decision with the
+    remedy's changes applied, and says what was changed.
+    """
     lang = language()
     values = transfer_form.blank_form(origins()[0])
-    notice = None
+    notice, notice_items = None, []
     decision_id = request.args.get("decision")
     scenario_id = request.args.get("scenario", type=int)
     if decision_id:
         entry = runtime().log.get(decision_id)
         if entry is None:
-            raise NotFound(gettext("answer.not_found", id=decision_id))
-        values = transfer_form.form_from_request(entry["request"], countries(), lang)
-        notice = gettext("form.prefilled_decision", id=decision_id)
+            raise NotFound(gettext("No logged decision has the id %(id)s.", id=decision_id))
+        body = entry["request"]
+        remedy_id = request.args.get("remedy")
+        if remedy_id:
+            remedy = next((r for r in entry["response"].get("remedies", []) if r.get("id") == remedy_id), None)
+            if remedy is None:
+                raise NotFound(gettext("That decision has no such remedy."))
+            body, applied = transfer_form.apply_changes(body, remedy.get("apply", []))
+            notice = gettext("Prefilled from decision %(id)s with the remedy applied: “%(remedy)s” "
+                             "Check the changes below, then decide again.", id=decision_id, remedy=localized(remedy))
+            notice_items = [describe_change(c) for c in applied] or [gettext("Nothing in the form needed to change.")]
+        else:
+            notice = gettext("Prefilled from decision %(id)s.", id=decision_id)
+        values = transfer_form.form_from_request(body, countries(), lang)
     elif scenario_id is not None:
         scenario = library().get(scenario_id)
         if scenario is None:
             raise NotFound()
         values = transfer_form.form_from_request(scenario["request"], countries(), lang)
-        notice = gettext("form.prefilled_scenario", name=scenario["name"])
-    return render_form(values, notice=notice)
+        notice = gettext("Prefilled from saved scenario “%(name)s”.", name=scenario["name"])
+    return render_form(values, notice=notice, notice_items=notice_items)
+
+
+def value_words(path: str, value) -> str:
+    """A request field's value in words: the label of a contract value, a country's or category's name, yes or no."""
+    kinds = {"basis.consent": "consent", "basis.exception": "exception", "recipient.relationship": "relationship",
+             "recipient.safeguards": "safeguard", "data_origin": "data_origin", "exporter_role": "party_role",
+             "recipient.role": "party_role", "recipient.transfer_assessment": "transfer_assessment",
+             "basis.derogation": "derogation"}
+    if path in kinds:
+        return label(kinds[path], value if value is not None else "none") or gettext("None")
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if path == "data_categories":
+        category = runtime().book.taxonomy.categories.get(value)
+        return localized(category, "title") if category else ""
+    if path in ("destination", "origin"):
+        return countries().label(value, language())
+    if path == "as_of":
+        return date_words(value)
+    return "" if value is None else str(value)
+
+
+def describe_change(change: dict) -> str:
+    """One change a remedy made to the form, in words."""
+    field = label("field", change["path"])
+    value = value_words(change["path"], change["value"])
+    if change["op"] == "add":
+        return gettext("%(field)s: “%(value)s” added", field=field, value=value)
+    return gettext("%(field)s: now “%(value)s”", field=field, value=value)
 
 
 @bp.post("/decisions")
@@ -117,15 +212,16 @@ def create_decision():
             answer = service.decide(rt, body, caller=who, role=role, request_id=request_id())
             return redirect(url_for("ui.decision", decision_id=answer["decision_id"]), 303)
     except RequestInvalid as exc:
-        note = gettext("error.field_prefix") if language() == "ja" else None  # the service's messages are English
-        errors = transfer_form.merge_errors(errors, exc.errors, note=note)
+        # The service speaks the API's English; a Japanese page says in Japanese that the value was refused.
+        instead = gettext("This value cannot be used: check it against the hint.") if language() == "ja" else None
+        errors = transfer_form.merge_errors(errors, exc.errors, instead=instead)
     except UnknownCountry:
-        errors = transfer_form.merge_errors(errors, {"destination": [gettext("error.unknown_profile")]})
+        errors = transfer_form.merge_errors(errors, {"destination": [gettext("No country profile exists for this destination.")]})
     except LogUnavailable:
-        return render_template("error.html", title=gettext("error.log_unavailable"),
-                               detail=gettext("error.log_unavailable.detail")), 503
+        return render_template("error.html", title=gettext("The decision could not be logged"),
+                               detail=gettext("Every decision is logged before it is shown, and the log is not available now, so no answer is shown. Try again shortly.")), 503
     except EngineFailure:
-        return render_template("error.html", title=gettext("error.engine"), detail=gettext("error.engine.detail")), 500
+        return render_template("error.html", title=gettext("The rules engine failed"), detail=gettext("The rules engine failed on this scenario, so no decision was made: an answer is never guessed.")), 500
     return render_form(request.form, errors, 422)
 
 
@@ -140,10 +236,8 @@ def render_answer(entry: dict, save_values=None, save_errors=None, status=200):
     listed = {c["ref"]: c for c in answer["citations"]}
 
     def cite(ref):
-        """The answer's own citation entry; the registry's for refs only a record or a path names."""
-        if ref in listed:
-            return listed[ref]
-        return rt.book.citations.get(ref).to_dict() if ref in rt.book.citations else {"ref": ref}
+        """The answer's own citation entry over the registry's (which has `ref_ja` for decisions logged before it)."""
+        return {**registry_citation(ref), **{k: v for k, v in listed.get(ref, {}).items() if v}}
 
     profile = None
     if asked["destination"] != transfer_form.UNKNOWN:
@@ -174,7 +268,7 @@ def decision(decision_id):
     """The answer page, read from the decision log: the permalink of a decision."""
     entry = runtime().log.get(decision_id)
     if entry is None:
-        raise NotFound(gettext("answer.not_found", id=decision_id))
+        raise NotFound(gettext("No logged decision has the id %(id)s.", id=decision_id))
     return render_answer(entry)
 
 
@@ -191,11 +285,11 @@ def save_scenario():
     expected = request.form.get("expected_outcome", "")
     errors = {}
     if not name:
-        errors["name"] = [gettext("save.name_required")]
+        errors["name"] = [gettext("Give the scenario a name.")]
     elif len(name) > scenario_library.NAME_MAX:
-        errors["name"] = [gettext("save.name_too_long")]
+        errors["name"] = [gettext("At most 200 characters.")]
     if expected not in OUTCOMES:
-        errors["expected_outcome"] = [gettext("save.outcome_invalid")]
+        errors["expected_outcome"] = [gettext("Choose the outcome you expect.")]
     if errors:
         return render_answer(entry, save_values=request.form, save_errors=errors, status=422)
     library().save(
@@ -204,7 +298,7 @@ def save_scenario():
         decision_id=entry["decision_id"], saved_by=caller()[0],
         saved_at=runtime().clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    flash(gettext("save.saved", name=name))
+    flash(gettext("Saved “%(name)s” to the scenario library.", name=name))
     return redirect(url_for("ui.scenarios"), 303)
 
 
@@ -218,11 +312,103 @@ def run_scenarios():
     """Re-run every saved scenario against the current rules and profiles; nothing is logged."""
     rt = runtime()
     results = scenario_library.rerun(rt, library())
+    words = RunWords(rt)
     return render_template(
         "scenario_run.html", results=results, passed=sum(r.passed for r in results),
         failed=sum(not r.passed for r in results), rulesets=list(rt.book.rulesets.values()),
-        routes={r.id: r for rs in rt.book.rulesets.values() for r in rs.routes},
+        routes=words.routes, unmet=words.unmet, changed=words.changed,
     )
+
+
+class RunWords:
+    """A re-run's failures and changes in words: never the expectation's ids, rule ids or raw values."""
+
+    def __init__(self, rt: service.Runtime):
+        self.routes = {r.id: r for rs in rt.book.rulesets.values() for r in rs.routes}
+        self.kinds = rt.book.taxonomy.kinds
+
+    def route(self, route_id) -> str:
+        if route_id == "none":
+            return gettext("No lawful route")
+        return localized(self.routes[route_id], "title") if route_id in self.routes else gettext("an unknown route")
+
+    def kind(self, kind) -> str:
+        return localized(self.kinds[kind], "title") if kind in self.kinds else ""
+
+    @staticmethod
+    def records(records: dict) -> str:
+        if records.get("required"):
+            return gettext("A record of this provision is required, kept for %(retention)s.",
+                           retention=duration(records.get("retention")))
+        return gettext("No record of this provision is required.")
+
+    @staticmethod
+    def text_of(answer: dict, key: str, ident: str, value: str) -> str:
+        """The words of a condition, remedy or citation `value` as `answer` has them."""
+        for item in (answer or {}).get(key, []):
+            if item.get(ident) == value:
+                return localized(item, "ref") if key == "citations" else localized(item)
+        return localized(registry_citation(value), "ref") if key == "citations" else gettext("(no longer described)")
+
+    def unmet(self, result) -> list[str]:
+        """What a saved scenario expected and did not get, in words."""
+        expect, saved, now = result.scenario["expect"], result.scenario.get("answer") or {}, result.answer or {}
+        lines = []
+        if "outcome" in expect and now.get("outcome") != expect["outcome"]:
+            lines.append(gettext("Expected “%(expected)s”; the answer now is “%(got)s”.",
+                                 expected=label("outcome", expect["outcome"]), got=label("outcome", now.get("outcome"))))
+        if "route" in expect and now.get("route") != expect["route"]:
+            lines.append(gettext("Expected the route “%(expected)s”; now “%(got)s”.",
+                                 expected=self.route(expect["route"]), got=self.route(now.get("route"))))
+        if "decided_by" in expect and now.get("decided_by") != expect["decided_by"]:
+            lines.append(gettext("Expected the answer to be decided by “%(expected)s”; now by “%(got)s”.",
+                                 expected=self.kind(expect["decided_by"]), got=self.kind(now.get("decided_by"))))
+        have = {c["id"] for c in now.get("conditions", [])}
+        for cid in expect.get("conditions", []):
+            if cid not in have:
+                lines.append(gettext("This condition no longer applies: %(text)s",
+                                     text=self.text_of(saved, "conditions", "id", cid)))
+        have = {r["id"] for r in now.get("remedies", [])} | {r.get("route") for r in now.get("remedies", [])}
+        for rid in expect.get("remedies", []):
+            if rid not in have:
+                lines.append(gettext("This remedy is no longer offered: %(text)s",
+                                     text=self.text_of(saved, "remedies", "id", rid)))
+        have = {c["ref"] for c in now.get("citations", [])}
+        for ref in expect.get("citations", []):
+            if ref not in have:
+                lines.append(gettext("No longer cited: %(ref)s", ref=self.text_of(saved, "citations", "ref", ref)))
+        records = expect.get("records") or {}
+        if records and any((now.get("records") or {}).get(k) != v for k, v in records.items()):
+            lines.append(gettext("Expected: %(expected)s Now: %(got)s",
+                                 expected=self.records(records), got=self.records(now.get("records") or {})))
+        if result.failures and not lines:
+            lines.append(gettext("The answer differs from what was saved in a detail of the rules: "
+                                 "export the scenario to compare it with the cases."))
+        return lines
+
+    def changed(self, result) -> list[dict]:
+        """What changed since the scenario was saved: one {title, lines} per part of the answer."""
+        saved, now = result.scenario.get("answer") or {}, result.answer or {}
+        out = []
+        for c in result.changes:
+            field = c["field"]
+            if field == "outcome":
+                lines = [f"{label('outcome', c['before'])} → {label('outcome', c['after'])}"]
+            elif field == "route":
+                lines = [f"{self.route(c['before'])} → {self.route(c['after'])}"]
+            elif field == "decided_by":
+                lines = [f"{self.kind(c['before'])} → {self.kind(c['after'])}"]
+            elif field == "records":
+                lines = [f"{self.records(c['before'])} → {self.records(c['after'])}"]
+            elif field == "paths":
+                lines = [f"{self.route(p['route'])}: {label('status', p['before']) or '—'} → "
+                         f"{label('status', p['after']) or '—'}" for p in c["routes"]]
+            else:
+                key, ident = field, "ref" if field == "citations" else "id"
+                lines = [gettext("Added: %(text)s", text=self.text_of(now, key, ident, x)) for x in c["added"]]
+                lines += [gettext("Removed: %(text)s", text=self.text_of(saved, key, ident, x)) for x in c["removed"]]
+            out.append({"title": label("change", field), "lines": lines})
+        return out
 
 
 def _yaml_download(text: str, filename: str):
@@ -252,7 +438,7 @@ def delete_scenario(scenario_id):
     scenario = library().get(scenario_id)
     if scenario is None or not library().delete(scenario_id):
         raise NotFound()
-    flash(gettext("library.deleted", name=scenario["name"]))
+    flash(gettext("Deleted “%(name)s”.", name=scenario["name"]))
     return redirect(url_for("ui.scenarios"), 303)
 
 
@@ -285,7 +471,7 @@ def country(code):
         try:
             as_of = date.fromisoformat(request.args["as_of"])
         except ValueError:
-            error = gettext("country.as_of_invalid")
+            error = gettext("Not a valid date (YYYY-MM-DD): showing today's profile.")
     try:
         profile = service.country(rt, code.upper(), as_of)
     except UnknownCountry:
@@ -307,9 +493,17 @@ def switch_language(code):
     return response
 
 
-@bp.errorhandler(404)
+API_PATHS = ("/v1/", "/healthz", "/readyz", "/openapi.json")
+
+
+@bp.app_errorhandler(NotFound)
 def _not_found(exc):
+    """A page in the reader's language for every unknown page a browser asks for; problem+json for the API."""
+    if request.path.startswith(API_PATHS) or request.accept_mimetypes.best in ("application/json", problems.MEDIA_TYPE):
+        return problems.respond(problems.problem_body(404, exc.name, exc.description or exc.name, "not-found"))
     detail = exc.description if exc.description != NotFound.description else None
-    return render_template("error.html", title=gettext("error.not_found"), detail=detail), 404
+    return render_template("error.html", title=gettext("Page not found"),
+                           detail=detail or gettext("There is no page at this address. It may have been mistyped, "
+                                                    "or the link that led here is out of date.")), 404
 
 
