@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from time import perf_counter
@@ -11,7 +13,7 @@ from marshmallow import ValidationError
 from ulid import ULID
 
 from . import engine, journeys
-from .decision_log import DecisionLog, entry_for
+from .decision_log import NO_MASK, DecisionLog, entry_for
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
 from .model import Basis, Leg, Recipient, TransferRequest, default_role
@@ -232,6 +234,27 @@ def _respond(rt: Runtime, request: TransferRequest) -> dict:
     return body
 
 
+def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: str, role: str | None,
+                request_id: str | None = None) -> dict:
+    """Build the log row of a decision, proving first that the answer can be sent and the row stored.
+
+    Raise RequestInvalid when either cannot be (text that UTF-8 or PostgreSQL refuses), before
+    anything is logged: a decision is logged only when it can also be returned.
+    """
+    row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK,
+                    request_id=request_id)
+    try:
+        json.dumps(response, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        for value in row.values():
+            if isinstance(value, str):
+                value.encode("utf-8")
+                if "\x00" in value:
+                    raise ValueError("PostgreSQL cannot store NUL in text")
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
+    return row
+
+
 def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False,
            request_id: str | None = None) -> dict:
     """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable).
@@ -240,8 +263,9 @@ def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_ru
     """
     request = validate(rt, payload)
     response = _respond(rt, request)
+    row = _logged_row(rt, request, response, caller, role, request_id)
     if not dry_run:
-        rt.log.append([entry_for(request.to_dict(), response, caller, role, rt.log.mask, request_id=request_id)])
+        rt.log.append([row])
         rt.observer.decided(response)
     return response
 
@@ -251,18 +275,20 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
                  request_id: str | None = None) -> list[dict]:
     """Decide each request in order; a bad item gets its problem document in place.
 
-    All decisions of a batch are logged in one transaction: either every one is logged and
-    returned, or LogUnavailable is raised and none is.
+    Every answer is built, and every row proven storable, before anything is logged; then all
+    decisions of the batch are logged in one transaction: either every one is logged and
+    returned, or LogUnavailable (or EngineFailure, before logging) is raised and none is.
     """
     out, rows = [], []
     for payload in payloads:
         try:
             request = validate(rt, payload)
             response = _respond(rt, request)
+            row = _logged_row(rt, request, response, caller, role, request_id)
         except (RequestInvalid, UnknownCountry) as exc:
             out.append(problem(exc))
             continue
-        rows.append(entry_for(request.to_dict(), response, caller, role, rt.log.mask, request_id=request_id))
+        rows.append(row)
         out.append(response)
     if rows and not dry_run:
         rt.log.append(rows)
@@ -308,16 +334,22 @@ def log_filter(args: Mapping, empty_is_absent: bool = True) -> LogFilter:
     except ValidationError as err:
         raise RequestInvalid(flatten_errors(err.messages), detail="The filters are invalid.") from None
     criteria = {k: data[k] for k in ("outcome", "destination", "route", "reference", "caller") if data[k] is not None}
-    if data["from_"] is not None:
-        criteria["since"] = data["from_"].strftime(TIMESTAMP)
-    if data["to"] is not None:  # inclusive: everything up to and including that instant
-        criteria["until"] = (data["to"] + timedelta(microseconds=1)).strftime(TIMESTAMP)
+    if data["from_"] is not None and data["from_"] > datetime.min.replace(tzinfo=timezone.utc):
+        criteria["since"] = _logged_time(data["from_"])
+    if data["to"] is not None and data["to"] < datetime.max.replace(tzinfo=timezone.utc):
+        # inclusive: everything up to and including that instant
+        criteria["until"] = _logged_time(data["to"] + timedelta(microseconds=1))
     if data["records"] is not None:
         criteria["records_required"] = data["records"] == "required"
     if data["regime"] is not None:  # the log's ruleset_name: the ruleset of the top-level transfer
         criteria["ruleset_name"] = data["regime"].lower()
     keep = {k: v for k, v in given.items() if k not in ("cursor",)}
     return LogFilter(criteria, data["limit"], data["cursor"], data["order"] == "desc", keep)
+
+
+def _logged_time(moment: datetime) -> str:
+    """Format a UTC instant as the log stores it; isoformat, unlike strftime, pads years before 1000."""
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def find_decisions(rt: Runtime, flt: LogFilter) -> dict:
@@ -333,8 +365,13 @@ def all_decisions(rt: Runtime, flt: LogFilter) -> Iterator[dict]:
     return rt.log.scan(**flt.criteria)
 
 
+DECISION_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID in Crockford's base32, as str(ULID()) writes it
+
+
 def logged_decision(rt: Runtime, decision_id: str) -> dict | None:
-    """Return one logged decision with its request, or None."""
+    """Return one logged decision with its request, or None (also for anything that is not a decision id)."""
+    if not isinstance(decision_id, str) or not DECISION_ID.fullmatch(decision_id):
+        return None
     return rt.log.get(decision_id)
 
 
