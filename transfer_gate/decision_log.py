@@ -42,7 +42,7 @@ from sqlalchemy import event
 
 from .errors import LogUnavailable
 from .log_entries import (FILTERS, GENESIS, HASHED, MASK_MODES, MASKABLE, NO_MASK, OPTIONAL_HASHED,  # noqa: F401
-                          REDACTED, LogMask, canonical, entries, entry_for, entry_hash, head_table, metadata,
+                          REDACTED, LogMask, answer_text, canonical, entries, entry_for, entry_hash, head_table, metadata,
                           public, retention_end)
 from .log_reader import Reading
 from .log_verify import Anchor, Verification, Verifying  # noqa: F401

@@ -162,10 +162,24 @@ class LogMask:
 NO_MASK = LogMask()
 
 
+def answer_text(response: dict) -> str:
+    """Serialise an answer once, in the contract's field order: these are the bytes sent, logged and hashed.
+
+    Raise ValueError (or TypeError) for an answer that cannot be sent as JSON.
+    """
+    return json.dumps(response, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def entry_for(request: dict, response: dict, caller: str, role: str | None, mask: LogMask = NO_MASK,
-              request_id: str | None = None) -> dict:
-    """Build the row for a decision (everything but seq, prev_hash and hash)."""
+              request_id: str | None = None, response_text: str | None = None) -> dict:
+    """Build the row for a decision (everything but seq, prev_hash and hash).
+
+    `response_text` is the answer as sent (answer_text): the log keeps exactly those bytes,
+    unless the mask replaces a field the answer echoes; then the masked copy is serialised.
+    """
     logged_request, logged_response, masked = mask.apply(request, response)
+    if response_text is None or logged_response is not response:
+        response_text = answer_text(logged_response)
     evaluated = datetime.strptime(response["evaluated_at"][:10], "%Y-%m-%d").date()
     retention = response["records"]["retention"]
     return {
@@ -175,7 +189,7 @@ def entry_for(request: dict, response: dict, caller: str, role: str | None, mask
         "caller_role": role,
         "reference": logged_request.get("reference"),
         "request": canonical(logged_request),
-        "response": canonical(logged_response),
+        "response": response_text,
         "ruleset_name": response["ruleset"]["name"],
         "ruleset_version": response["ruleset"]["version"],
         "ruleset_digest": response["ruleset"]["digest"],
