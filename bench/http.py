@@ -186,13 +186,19 @@ class Peer:
         self.proc.wait(30)
 
 
-def entry_sizes(url: str) -> tuple[int, float]:
+def entry_sizes(url: str) -> tuple[int, float, float]:
+    """The entries, and on average the stored bytes of an entry's answer and request, and of the whole row."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            n, avg = conn.execute(sa.text(
-                "SELECT count(*), avg(length(request) + length(response)) FROM decision_log")).one()
-        return int(n), float(avg or 0)
+            n = answer = whole = 0
+            for row in conn.execute(sa.text("SELECT * FROM decision_log")).mappings():
+                sizes = {k: len(v.encode("utf-8") if isinstance(v, str) else bytes(v) if isinstance(v, (bytes, memoryview))
+                                else str(v).encode()) for k, v in row.items() if v is not None}
+                n += 1
+                answer += sizes.get("request", 0) + sizes.get("response", 0) + sizes.get("response_z", 0)
+                whole += sum(sizes.values())
+        return n, answer / max(n, 1), whole / max(n, 1)
     finally:
         engine.dispose()
 
@@ -297,8 +303,9 @@ def main():
             print(f"ours (batch of 100) ÷ Cerbos (one per call), decisions/s: "
                   f"{ratio(results['batch'], results['peer'], ka=100):.2f}; "
                   f"÷ Cerbos (100 per call): {ratio(results['batch'], results['peer_batch'], ka=100, kb=100):.2f}")
-        n, avg = entry_sizes(store)
-        print(f"\ndecision log: {n} entries, {avg / 1024:.1f} KB of request and response per entry on average")
+        n, answer, whole = entry_sizes(store)
+        print(f"\ndecision log: {n} entries; stored per entry on average: {answer / 1024:.2f} KB of request and "
+              f"answer, {whole / 1024:.2f} KB with every column")
         print(f"verify-log: {server.verify()}")
 
 

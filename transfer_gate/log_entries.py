@@ -5,13 +5,16 @@ Shared by writing (log_writer.py), reading (log_reader.py) and verifying (log_ve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import re
+import zlib
 from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -46,6 +49,7 @@ entries = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("request_id", sa.Text, nullable=True),  # revision 0004
+    sa.Column("response_z", sa.LargeBinary, nullable=True),  # revision 0006: the answer, compressed (`stored`)
 )
 head_table = sa.Table(
     "decision_log_head",
@@ -57,7 +61,9 @@ head_table = sa.Table(
 
 # Hashed when present: entries written before these columns existed keep their hashes.
 OPTIONAL_HASHED = ("request_id",)
-HASHED = [c.name for c in entries.columns if c.name != "hash" and c.name not in OPTIONAL_HASHED]
+# How an entry is stored, not what it says: the hash covers the answer's text, whichever way it is kept.
+STORAGE_ONLY = ("hash", "response_z")
+HASHED = [c.name for c in entries.columns if c.name not in STORAGE_ONLY and c.name not in OPTIONAL_HASHED]
 FILTERS = ("outcome", "destination", "route", "reference", "caller")
 
 
@@ -67,12 +73,82 @@ def canonical(obj) -> str:
 
 
 def entry_hash(row) -> str:
-    """Hash an entry's canonical content; `seq` and `prev_hash` are part of it, which makes the chain."""
+    """Hash an entry's canonical content; `seq` and `prev_hash` are part of it, which makes the chain.
+
+    The content is the entry as written (`logical`): a compressed answer is hashed as its text.
+    """
+    row = logical(row)
     content = {k: row[k] for k in HASHED}
     for k in OPTIONAL_HASHED:
         if row.get(k) is not None:
             content[k] = row[k]
     return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- compact storage
+#
+# An answer is 10–16 KB of JSON, most of it the same citations, rule texts and profile notes
+# from one answer to the next. The log stores it compressed (zlib, level 3) with a preset
+# dictionary of typical answers: about 1.7 KB instead of 10 KB. The stored bytes start with the
+# dictionary's version, and a dictionary is never changed once shipped (its SHA-256 is pinned
+# here and checked when it is loaded): every entry ever written must read back exactly.
+# A new dictionary is a new version (tools/build_log_dictionary.py).
+# Entries written before (revision 0006) keep their text in `response` and `response_z` NULL.
+
+DICTIONARY_DIR = Path(__file__).resolve().parent / "log_dictionaries"
+DICTIONARIES = {1: "6cd5e3f2b583222d4ccb55253b2fa839e894ea689e5eb9b3dd9e63df7303670f"}
+CURRENT_DICTIONARY = 1
+COMPRESSION_LEVEL = 3
+
+
+@functools.cache
+def _dictionary(version: int) -> bytes:
+    expected = DICTIONARIES.get(version)
+    if expected is None:
+        raise ValueError(f"a stored answer names dictionary {version}, which this version does not know")
+    data = (DICTIONARY_DIR / f"{version}.bin").read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise ValueError(f"log dictionary {version} was changed: stored answers can no longer be read back")
+    return data
+
+
+def pack(text: str) -> bytes:
+    """Compress an answer's text for storage: the dictionary's version byte, then zlib's stream."""
+    packer = zlib.compressobj(COMPRESSION_LEVEL, zdict=_dictionary(CURRENT_DICTIONARY))
+    return bytes([CURRENT_DICTIONARY]) + packer.compress(text.encode("utf-8")) + packer.flush()
+
+
+def unpack(data: bytes) -> str:
+    """Return the text of a stored (packed) answer; raise ValueError if it cannot be read back."""
+    data = bytes(data)
+    try:
+        unpacker = zlib.decompressobj(zdict=_dictionary(data[0]))
+        text = unpacker.decompress(data[1:]) + unpacker.flush()
+        if not unpacker.eof or unpacker.unused_data:
+            raise ValueError("the stored answer is truncated or has trailing bytes")
+        return text.decode("utf-8")
+    except (zlib.error, IndexError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the stored answer cannot be read back: {exc}") from None
+
+
+def with_packed(row: dict) -> dict:
+    """Add the compressed answer to a row about to be written; `response` keeps the text until it is stored."""
+    text = row.get("response")
+    return dict(row, response_z=pack(text)) if isinstance(text, str) else row  # not a row: the insert refuses it
+
+
+def stored(row: dict) -> dict:
+    """The row as the store keeps it: the answer only compressed (an empty `response`)."""
+    return dict(row, response="") if row.get("response_z") is not None else row
+
+
+def logical(row) -> dict:
+    """The entry as written: the answer's text in `response` (uncompressed if stored compressed)."""
+    if row.get("response_z") is not None and not row["response"]:
+        out = dict(row)
+        out["response"] = unpack(out["response_z"])
+        return out
+    return row
 
 
 # --------------------------------------------------------------------------- entries
@@ -208,7 +284,8 @@ def entry_for(request: dict, response: dict, caller: str, role: str | None, mask
 
 def public(row) -> dict:
     """Return an entry as callers see it: request, response and masked parsed from their JSON."""
-    out = dict(row)
+    out = dict(logical(row))
+    out.pop("response_z", None)
     for key in ("request", "response", "masked"):
         out[key] = json.loads(out[key])
     return out

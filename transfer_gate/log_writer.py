@@ -17,7 +17,7 @@ import time
 import sqlalchemy as sa
 
 from .errors import LogUnavailable
-from .log_entries import entries, entry_hash, head_table
+from .log_entries import entries, entry_hash, head_table, stored, with_packed
 
 # Rows one group transaction takes at most; the rest wait for the next one.
 MAX_GROUP_ROWS = 5000
@@ -157,9 +157,10 @@ class Writing:
         """Append entries, chained after the last; return once committed, or raise LogUnavailable.
 
         Gives up (LogUnavailable, nothing written) when the caller's deadline passes first.
+        Each answer is compressed here, in the caller's thread, not in the one that commits the group.
         """
         if rows:
-            self._group.submit(list(rows), self.deadline())
+            self._group.submit([with_packed(row) for row in rows], self.deadline())
 
     def _write(self, rows: list[dict], wait: float | None = None) -> None:
         try:
@@ -170,7 +171,7 @@ class Writing:
                     seq += 1
                     full = dict(row, seq=seq, prev_hash=prev)
                     full["hash"] = prev = entry_hash(full)
-                    chained.append(full)
+                    chained.append(stored(full))
                 conn.execute(entries.insert(), chained)
                 # The head is a pointer, not an entry: it only ever moves forward (the schema's
                 # trigger refuses anything else), in the same transaction as the entries.
