@@ -100,7 +100,7 @@ def wrk(url: str, method: str, path: str, bodies: Path | None, auth: str | None,
 class Serve:
     """`transfer-gate serve` with its default settings, on a store of its own."""
 
-    def __init__(self, database_url: str, workdir: Path):
+    def __init__(self, database_url: str, workdir: Path, serve_args: list[str] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, TRANSFER_GATE_DATABASE_URL=database_url, TRANSFER_GATE_API_KEYS=f"app:{APP_KEY}",
@@ -108,7 +108,7 @@ class Serve:
         exe = Path(sys.executable).with_name("transfer-gate")
         self.cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "transfer_gate.cli"]
         self.log = open(workdir / "serve.log", "w")
-        self.proc = subprocess.Popen(self.cli + ["serve", "--bind", f"127.0.0.1:{self.port}"], env=self.env,
+        self.proc = subprocess.Popen(self.cli + ["serve", "--bind", f"127.0.0.1:{self.port}", *serve_args], env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
         wait_for(self.url + "/healthz")
 
@@ -235,6 +235,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mix", type=int, default=200, help="varied requests besides the README's")
     parser.add_argument("--no-peer", action="store_true", help="skip Cerbos")
+    parser.add_argument("--serve-args", default="", help="instead of the shipped defaults, e.g. '--workers 1 --threads 16'")
     parser.add_argument("--cerbos-scratch", default=str(Path(tempfile.gettempdir()) / "transfer-gate-cerbos"),
                         help="where `npm install cerbos` puts the binary (kept between runs)")
     args = parser.parse_args()
@@ -253,7 +254,7 @@ def main():
         batches.write_text("".join(json.dumps({"requests": [mix[(i + j) % len(mix)] for j in range(100)]},
                                               ensure_ascii=False) + "\n" for i in range(0, len(mix), 10)))
         store = fresh_store(args.database_url, work)
-        server = Serve(store, work)
+        server = Serve(store, work, args.serve_args.split())
         peer = None
         if not args.no_peer:
             peer = Peer(work, Path(args.cerbos_scratch))
@@ -284,7 +285,7 @@ def main():
                 peer.stop()
         store_name = "PostgreSQL" if args.database_url else "SQLite"
         print(f"\nconcurrency {c}, {d} s per scenario, median of {args.runs} runs, store {store_name}, "
-              f"default `serve` settings")
+              f"`serve` settings: {args.serve_args or 'the shipped defaults'}")
         print(fmt("GET /healthz (the HTTP floor)", results["floor"]))
         print(fmt("POST /v1/decisions", results["decide"]))
         print(fmt("POST /v1/decisions/batch (100)", results["batch"], 100))

@@ -6,7 +6,7 @@ Create Date: 2026-12-02
 
 - `decision_log.response_z`: the answer's JSON text compressed with a versioned, never-changed
   preset dictionary (see `log_entries.pack`); `response` is then empty. An answer is about
-  1.7 KB stored instead of 10–16 KB. The entry hash covers the answer's text, not how it is
+  1.8 KB stored instead of 10–16 KB. The entry hash covers the answer's text, not how it is
   kept, so entries written before this revision (their text in `response`, `response_z` NULL)
   keep their hashes, read back exactly and verify as before.
 """
