@@ -23,8 +23,9 @@ from .log_entries import entries, entry_hash, head_table, stored, with_packed
 MAX_GROUP_ROWS = 5000
 
 # The write path's statements, built once (building them per append cost a quarter of it).
-_SESSION_SETTINGS = sa.text("SELECT set_config('synchronous_commit', 'on', true), "
-                            "set_config('lock_timeout', :ms, true), set_config('statement_timeout', :ms, true)")
+_SETTINGS_AND_LOCK = ("SELECT set_config('synchronous_commit', 'on', true), set_config('lock_timeout', '{ms}ms', true), "
+                      "set_config('statement_timeout', '{ms}ms', true); "
+                      "SELECT seq, hash FROM decision_log_head WHERE id = 1 FOR UPDATE")
 _LOCK_HEAD = sa.select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1).with_for_update()
 _INSERT = entries.insert()
 # The head is a pointer, not an entry: it only ever moves forward (the schema's trigger refuses
@@ -141,9 +142,18 @@ class Writing:
 
     def _lock_head(self, conn) -> tuple[int, str]:
         if self.dialect == "postgresql":
-            ms = f"{_ms(conn.get_execution_options().get('lock_wait', self.timeout))}ms"
             # Durability and bounded waits are this store's promise, whatever the server's defaults.
-            conn.execute(_SESSION_SETTINGS, {"ms": ms})
+            # The settings and the head's lock go in one round trip: two statements in one simple
+            # query (the wait is a number this code formats; nothing of a caller's is in the text).
+            ms = _ms(conn.get_execution_options().get("lock_wait", self.timeout))
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(_SETTINGS_AND_LOCK.format(ms=int(ms)))
+                cursor.nextset()
+                seq, head = cursor.fetchone()
+            finally:
+                cursor.close()
+            return int(seq), head
         row = conn.execute(_LOCK_HEAD).one()
         return int(row.seq), row.hash
 
