@@ -60,7 +60,7 @@ LABELS = {
         "reference": _l("Your reference"),
     },
     "field_help": {
-        "origin": _l("Selects the regime: JP applies the APPI."),
+        "origin": _l("Selects the regime: JP applies the APPI, an EU/EEA state the GDPR, GB the UK GDPR."),
         "destination": _l("Type a country name in English or Japanese, or its two-letter code, and pick it from the list. Where the recipient is, not where its servers are; choose “not yet identified” if it cannot be identified yet."),
         "data_categories": _l("Tick every kind of data in the transfer; the most restrictive answer wins."),
         "data_origin": _l("EU or UK: received under the adequacy decision, so the Supplementary Rules apply."),

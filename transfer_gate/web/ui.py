@@ -106,12 +106,37 @@ def home_url() -> str:
 # --------------------------------------------------------------------------- the form
 
 
+def leg_origins(values) -> list[str]:
+    """Where each onward leg of the form leaves from, in words: the previous destination's name."""
+    index, lang = countries(), language()
+    out = []
+    previous = values.get("destination", "")
+    for i in transfer_form.leg_indexes(values):
+        code = index.resolve(previous)
+        country = index.get(code) if code else None
+        out.append(localized(country, "name") if country else (previous.strip() or gettext("the previous destination")))
+        previous = values.get(transfer_form.leg_name(i, "destination"), "")
+    return out
+
+
+def field_label(name: str) -> str:
+    """A form field's name in words; a leg's field says which onward transfer it belongs to."""
+    leg = transfer_form.LEG_KEY.match(name)
+    if leg:
+        field = label("field", leg["field"]) or gettext("Another field")
+        return gettext("Onward transfer %(number)d", number=int(leg["index"]) + 1) + ": " + field
+    return label("field", name)
+
+
 def render_form(values, errors=None, status=200, notice=None, notice_items=()):
     rt = runtime()
     lang = language()
     return render_template(
         "form.html",
         values=values,
+        legs=list(enumerate(leg_origins(values))),
+        max_legs=transfer_form.MAX_LEGS,
+        field_label=field_label,
         errors=transfer_form.errors_by_field(errors or {}),
         notice=notice,
         notice_items=notice_items,
@@ -192,8 +217,9 @@ def value_words(path: str, value) -> str:
 
 def describe_change(change: dict) -> str:
     """One change a remedy made to the form, in words."""
-    field = label("field", change["path"])
-    value = value_words(change["path"], change["value"])
+    field = field_label(change["path"])
+    leg = transfer_form.LEG_KEY.match(change["path"])
+    value = value_words(leg["field"] if leg else change["path"], change["value"])
     if change["op"] == "add":
         return gettext("%(field)s: “%(value)s” added", field=field, value=value)
     return gettext("%(field)s: now “%(value)s”", field=field, value=value)
@@ -203,7 +229,15 @@ def describe_change(change: dict) -> str:
 def create_decision():
     """Decide the posted scenario and show the logged answer; errors go back next to their fields."""
     rt = runtime()
-    body, errors = transfer_form.request_from_form(request.form, countries())
+    form = transfer_form.renumber_legs(request.form, transfer_form.leg_indexes(request.form))
+    action = request.form.get("action", "")
+    if action == "add-leg":
+        return render_form(transfer_form.renumber_legs(form, transfer_form.leg_indexes(form), add=True))
+    if action.startswith("remove-leg-"):
+        gone = action.removeprefix("remove-leg-")
+        keep = [i for i in transfer_form.leg_indexes(form) if str(i) != gone]
+        return render_form(transfer_form.renumber_legs(form, keep))
+    body, errors = transfer_form.request_from_form(form, countries())
     who, role = caller()
     try:
         if errors:
@@ -222,7 +256,7 @@ def create_decision():
                                detail=gettext("Every decision is logged before it is shown, and the log is not available now, so no answer is shown. Try again shortly.")), 503
     except EngineFailure:
         return render_template("error.html", title=gettext("The rules engine failed"), detail=gettext("The rules engine failed on this scenario, so no decision was made: an answer is never guessed.")), 500
-    return render_form(request.form, errors, 422)
+    return render_form(form, errors, 422)
 
 
 # --------------------------------------------------------------------------- the answer

@@ -1,0 +1,121 @@
+"""Journeys on the officer and auditor pages: the form's onward legs, each leg's answer, adequacy on country pages."""
+
+import re
+
+import pytest
+
+from tests.interface_text import english_interface_texts
+from tests.test_ui import csrf_token, field_error, text_of
+
+# A German subsidiary's HR data to its Tokyo parent, which has a US processor host it (as the form posts it).
+EU_JP_US_FORM = {
+    "origin": "DE",
+    "destination": "JP",
+    "data_categories": ["personal_data"],
+    "recipient.name": "Parent KK",
+    "recipient.relationship": "third_party",
+    "recipient.handles_data": "true",
+    "basis.consent": "none",
+    "recipient.transfer_assessment": "not_done",
+    "as_of": "2026-11-27",
+    "onward[0].destination": "US",
+    "onward[0].recipient.name": "Acme Cloud Inc.",
+    "onward[0].recipient.relationship": "outsourcee",
+    "onward[0].recipient.safeguards": ["contract_measures"],
+    "onward[0].recipient.handles_data": "true",
+    "onward[0].basis.consent": "none",
+    "onward[0].recipient.transfer_assessment": "not_done",
+}
+
+
+@pytest.fixture
+def client(officer):
+    return officer
+
+
+def post(client, form, **extra):
+    return client.post("/decisions", data=dict(form, csrf_token=csrf_token(client), **extra))
+
+
+def use_japanese(client):
+    client.set_cookie("lang", "ja")
+
+
+def japanese(client):
+    client.set_cookie("lang", "ja")
+    return client
+
+
+# --------------------------------------------------------------------------- the form
+
+
+def test_add_a_leg_re_renders_the_form_with_an_empty_leg_and_keeps_what_was_typed(client, app):
+    form = {k: v for k, v in EU_JP_US_FORM.items() if not k.startswith("onward")}
+    resp = post(client, form, action="add-leg")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert 'name="onward[0].destination"' in html and 'name="onward[1].destination"' not in html
+    assert "Onward transfer 1: from Japan" in text_of(resp)
+    assert 'value="Parent KK"' in html  # the top-level fields stay as typed
+    assert re.search(r'name="onward\[0\]\.recipient\.handles_data" value="true" checked', html)
+    assert not app.extensions["transfer_gate"].log.query(limit=10)  # nothing was decided
+
+
+def test_remove_a_leg_drops_it_and_renumbers_the_rest(client):
+    form = dict(EU_JP_US_FORM, **{"onward[1].destination": "SG", "onward[1].recipient.name": "Second Ltd"})
+    resp = post(client, form, action="remove-leg-0")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert 'name="onward[1].destination"' not in html
+    assert re.search(r'name="onward\[0\]\.destination"[^>]*value="SG"', html, re.S)
+    assert 'value="Second Ltd"' in html and "Acme Cloud Inc." not in html
+
+
+def test_the_form_decides_a_journey_and_logs_every_leg(client, app):
+    resp = post(client, EU_JP_US_FORM)
+    assert resp.status_code == 303, field_error(resp, "destination") if resp.status_code == 422 else resp.status_code
+    entry = app.extensions["transfer_gate"].log.query(limit=10)[0]
+    onward = entry["request"]["onward"]
+    assert [leg["destination"] for leg in onward] == ["US"]
+    assert onward[0]["recipient"]["relationship"] == "outsourcee"
+    assert onward[0]["recipient"]["safeguards"] == ["contract_measures"]
+    assert [leg["regime"] for leg in entry["response"]["legs"]] == ["GDPR", "APPI"]
+
+
+def test_a_legs_error_lands_next_to_that_legs_field(client):
+    form = dict(EU_JP_US_FORM, **{"onward[1].destination": "Atlantis"})
+    resp = post(client, form)
+    assert resp.status_code == 422
+    assert "Atlantis" in field_error(resp, "onward-1-destination")
+    assert 'href="#onward-1-destination"' in resp.get_data(as_text=True)
+    assert "Onward transfer 2: Destination" in text_of(resp)
+
+
+def test_the_services_error_for_a_leg_lands_next_to_that_leg(client):
+    # the US has no regime, so a leg out of it cannot be decided: the service names onward[1].destination
+    form = dict(EU_JP_US_FORM, **{"onward[1].destination": "CA"})
+    resp = post(client, form)
+    assert resp.status_code == 422
+    assert field_error(resp, "onward-1-destination")
+    with pytest.raises(AssertionError):
+        field_error(resp, "onward-0-destination")
+
+
+def test_a_form_prefilled_from_a_logged_journey_keeps_its_legs(client, app):
+    post(client, EU_JP_US_FORM)
+    decision_id = app.extensions["transfer_gate"].log.query(limit=10)[0]["decision_id"]
+    html = client.get(f"/?decision={decision_id}").get_data(as_text=True)
+    assert re.search(r'name="onward\[0\]\.destination"[^>]*value="United States', html, re.S)
+    assert 'value="Acme Cloud Inc."' in html
+    assert re.search(r'name="onward\[0\]\.recipient\.safeguards" value="contract_measures" checked', html)
+
+
+def test_the_origin_hint_names_all_three_regimes(client):
+    text = text_of(client.get("/"))
+    assert "JP applies the APPI, an EU/EEA state the GDPR, GB the UK GDPR" in text
+
+
+def test_the_form_with_legs_is_japanese_throughout(client):
+    resp = post(japanese(client), EU_JP_US_FORM, action="add-leg")
+    assert "再移転1：日本から" in text_of(resp)
+    assert english_interface_texts(resp.get_data(as_text=True)) == []
