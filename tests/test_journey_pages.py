@@ -119,3 +119,69 @@ def test_the_form_with_legs_is_japanese_throughout(client):
     resp = post(japanese(client), EU_JP_US_FORM, action="add-leg")
     assert "再移転1：日本から" in text_of(resp)
     assert english_interface_texts(resp.get_data(as_text=True)) == []
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+def decide_journey(client, app, **changes):
+    resp = post(client, dict(EU_JP_US_FORM, **changes))
+    assert resp.status_code == 303
+    return resp.headers["Location"]
+
+
+def legs_of(html) -> list[str]:
+    return re.findall(r'<li class="leg-answer[^"]*" data-leg="\d+" data-outcome="[^"]+">.*?</li>\s*(?=<li class="leg-answer|</ol>)', html, re.S)
+
+
+def test_the_answer_shows_each_leg_in_order_with_its_regime_route_and_summary(client, app):
+    page = client.get(decide_journey(client, app))
+    html, text = page.get_data(as_text=True), text_of(page)
+    entry = app.extensions["transfer_gate"].log.query(limit=1)[0]["response"]
+    legs = legs_of(html)
+    assert len(legs) == 2
+    assert "Transfer 1: Germany to Japan" in text and "Transfer 2: Japan to United States" in text
+    assert text.index("Transfer 1: Germany") < text.index("Transfer 2: Japan")
+    assert "Decided under GDPR" in text_of_html(legs[0]) and "Decided under APPI" in text_of_html(legs[1])
+    deciding = entry["decided_by_leg"]
+    assert "leg-answer--deciding" in legs[deciding] and "decides the journey" in text_of_html(legs[deciding])
+    assert sum("decides the journey" in text_of_html(leg) for leg in legs) == 1
+    for leg, answer in zip(legs, entry["legs"]):
+        assert f'data-route="{answer["route"]}"' in leg
+        assert answer["summary"] in text_of_html(leg)
+        for condition in answer["conditions"]:
+            assert condition["text"] in text_of_html(leg)
+    assert entry["summary"] in text  # the journey's own summary stays the headline
+    assert "_" not in re.sub(r"https?://\S+", "", " ".join(text_of_html(leg) for leg in legs))  # no field names or ids
+
+
+def test_a_denied_leg_shows_its_deny_reasons_and_remedies(client, app):
+    page = client.get(decide_journey(client, app, **{"onward[0].destination": "CN",
+                                                      "onward[0].recipient.safeguards": []}))
+    entry = app.extensions["transfer_gate"].log.query(limit=1)[0]["response"]
+    assert entry["outcome"] == "deny" and entry["legs"][1]["outcome"] == "deny"
+    legs = legs_of(page.get_data(as_text=True))
+    denied = text_of_html(legs[1])
+    assert "Why it is not allowed" in denied
+    for reason in entry["legs"][1]["deny_reasons"]:
+        assert reason["text"] in denied
+    for remedy in entry["legs"][1]["remedies"]:
+        assert remedy["text"] in denied
+    assert "leg-answer--deciding" in legs[1]
+
+
+def test_the_journeys_answer_is_japanese_throughout(client, app):
+    location = decide_journey(client, app)
+    page = japanese(client).get(location)
+    entry = app.extensions["transfer_gate"].log.query(limit=1)[0]["response"]
+    text = text_of(page)
+    assert "移転1：ドイツから日本" in text and "移転2：日本からアメリカ合衆国へ" in text
+    assert "GDPR（EU一般データ保護規則）により判断" in text and "個人情報保護法により判断" in text
+    for leg in entry["legs"]:
+        assert leg["summary_ja"] in text
+    assert english_interface_texts(page.get_data(as_text=True)) == []
+
+
+def text_of_html(html) -> str:
+    from html import unescape
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()

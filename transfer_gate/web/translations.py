@@ -144,6 +144,11 @@ LABELS = {
         "academic_joint_research": _l("(vi) Academic research: joint research"),
         "academic_recipient": _l("(vii) Academic research: the recipient's purpose"),
     },
+    "regime": {
+        "APPI": _l("APPI"),
+        "GDPR": _l("GDPR"),
+        "UK_GDPR": _l("UK GDPR"),
+    },
     "outcome": {
         "allow": _l("Allowed"),
         "conditional": _l("Allowed on conditions"),

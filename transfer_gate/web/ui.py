@@ -262,6 +262,14 @@ def create_decision():
 # --------------------------------------------------------------------------- the answer
 
 
+def country_name(code: str | None) -> str:
+    """A country's name in the reader's language (its code when no profile names it)."""
+    if code == transfer_form.UNKNOWN:
+        return gettext("a country not yet identified")
+    country = countries().get(code or "")
+    return localized(country, "name") if country else (code or "")
+
+
 def render_answer(entry: dict, save_values=None, save_errors=None, status=200):
     rt = runtime()
     answer, asked = entry["response"], entry["request"]
@@ -280,12 +288,18 @@ def render_answer(entry: dict, save_values=None, save_errors=None, status=200):
         except UnknownCountry:
             profile = None
     decided_with = (answer.get("country_profile") or {}).get("digest")
+    leg_routes = []  # each leg's routes, from the ruleset that decided it
+    for leg in answer.get("legs") or []:
+        leg_ruleset = rt.book.rulesets.get((leg.get("ruleset") or {}).get("name"))
+        leg_routes.append({r.id: r for r in leg_ruleset.routes} if leg_ruleset else {})
     return render_template(
         "answer.html",
         entry=entry,
         answer=answer,
         asked=asked,
         routes=routes,
+        leg_routes=leg_routes,
+        country_name=country_name,
         cite=cite,
         taxonomy=rt.book.taxonomy,
         profile=profile,
