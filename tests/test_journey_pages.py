@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.conftest import sign_in
 from tests.interface_text import english_interface_texts
 from tests.test_ui import csrf_token, field_error, text_of
 
@@ -185,3 +186,45 @@ def test_the_journeys_answer_is_japanese_throughout(client, app):
 def text_of_html(html) -> str:
     from html import unescape
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+# --------------------------------------------------------------------------- the auditor's pages
+
+
+@pytest.fixture
+def auditor(app):
+    return sign_in(app.test_client(), "auditor")
+
+
+def test_the_audit_decision_page_shows_a_journeys_legs_in_order(client, app, auditor):
+    decide_journey(client, app, **{"onward[0].destination": "CN", "onward[0].recipient.safeguards": []})
+    entry = app.extensions["transfer_gate"].log.query(limit=1)[0]
+    resp = auditor.get(f"/audit/decisions/{entry['decision_id']}")
+    html, text = resp.get_data(as_text=True), text_of(resp)
+    assert resp.status_code == 200
+    assert text.index("Transfer 1: Germany to Japan") < text.index("Transfer 2: Japan to China")
+    legs = re.findall(r'<li class="journey-leg[^"]*" data-leg="(\d)" data-outcome="(\w+)"', html)
+    assert legs == [("0", entry["response"]["legs"][0]["outcome"]), ("1", "deny")]
+    assert re.search(r'journey-leg--deciding" data-leg="1"', html)
+    assert text.count("decides the journey") == 1
+    assert "Acme Cloud Inc. (Outsourcee)" in text or "Acme Cloud Inc. (" in text
+    for reason in entry["response"]["legs"][1]["deny_reasons"]:
+        assert reason["text"] in text
+    ja = japanese(auditor).get(f"/audit/decisions/{entry['decision_id']}")
+    assert "移転2：日本から中華人民共和国へ" in text_of(ja) or "移転2：日本から中国へ" in text_of(ja)
+    without_raw_json = re.sub(r'<details class="raw">.*?</details>', "", ja.get_data(as_text=True), flags=re.S)
+    assert english_interface_texts(without_raw_json) == []
+
+
+@pytest.mark.parametrize("regime", ["gdpr", "GDPR"])
+def test_the_audit_list_filters_by_regime(client, app, auditor, regime):
+    decide_journey(client, app)  # starts in Germany: GDPR
+    single = {k: v for k, v in EU_JP_US_FORM.items() if not k.startswith("onward")}
+    assert post(client, dict(single, origin="JP", destination="US")).status_code == 303
+    logged = app.extensions["transfer_gate"].log.query(limit=10)
+    gdpr = [e["decision_id"] for e in logged if e["response"]["regime"] == "GDPR"]
+    appi = [e["decision_id"] for e in logged if e["response"]["regime"] == "APPI"]
+    assert gdpr and appi
+    html = auditor.get(f"/audit?regime={regime}").get_data(as_text=True)
+    assert all(i in html for i in gdpr) and not any(i in html for i in appi)
+    assert auditor.get("/audit?regime=CCPA").status_code == 422
