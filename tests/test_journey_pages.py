@@ -228,3 +228,42 @@ def test_the_audit_list_filters_by_regime(client, app, auditor, regime):
     html = auditor.get(f"/audit?regime={regime}").get_data(as_text=True)
     assert all(i in html for i in gdpr) and not any(i in html for i in appi)
     assert auditor.get("/audit?regime=CCPA").status_code == 422
+
+
+# --------------------------------------------------------------------------- country pages
+
+
+def adequacy_of(html, key) -> tuple[str, str]:
+    match = re.search(rf'<dd data-adequacy="{key}" data-status="(\w+)">(.*?)</dd>', html, re.S)
+    assert match, f"no {key} on the page"
+    return match.group(1), text_of_html(match.group(2))
+
+
+@pytest.mark.parametrize("prefix", ["", "/audit"])
+def test_country_pages_show_eu_and_uk_adequacy_beside_the_appi_designation(client, auditor, prefix):
+    viewer = auditor if prefix else client
+    html = viewer.get(f"{prefix}/countries/US?as_of=2026-11-27").get_data(as_text=True)
+    status, text = adequacy_of(html, "eu_adequacy")
+    assert status == "scoped" and "Data Privacy Framework" in text and "2023/1795" in text and "since" in text
+    status, text = adequacy_of(html, "uk_adequacy")
+    assert status == "scoped" and "UK Extension" in text
+    assert "Designated under PPC Rules 15" in html
+    status, text = adequacy_of(viewer.get(f"{prefix}/countries/JP?as_of=2026-11-27").get_data(as_text=True), "eu_adequacy")
+    assert status == "scoped" and "not academic recipients" in text and "2019/419" in text
+    status, text = adequacy_of(viewer.get(f"{prefix}/countries/FR").get_data(as_text=True), "eu_adequacy")
+    assert status == "eea" and "not a transfer under the GDPR" in text
+    status, text = adequacy_of(viewer.get(f"{prefix}/countries/CN").get_data(as_text=True), "eu_adequacy")
+    assert status == "none" and text == "No adequacy decision in force"
+    # before the DPF (10 July 2023), the US had no EU adequacy in force
+    status, _ = adequacy_of(viewer.get(f"{prefix}/countries/US?as_of=2023-01-01").get_data(as_text=True), "eu_adequacy")
+    assert status == "none"
+
+
+@pytest.mark.parametrize("prefix", ["", "/audit"])
+def test_country_pages_say_adequacy_in_japanese(client, auditor, prefix):
+    viewer = japanese(auditor if prefix else client)
+    html = viewer.get(f"{prefix}/countries/US?as_of=2026-11-27").get_data(as_text=True)
+    _, text = adequacy_of(html, "eu_adequacy")
+    assert "データプライバシー・フレームワーク" in text and "2023年7月10日施行" in text
+    assert "EU・英国からのデータに関する十分性認定" in text_of_html(html)
+    assert english_interface_texts(html) == []

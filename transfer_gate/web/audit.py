@@ -546,6 +546,7 @@ def country(code):
         profile = service.country(rt, code.upper(), as_of)
     except UnknownCountry:
         abort(404, gettext("No country profile has the code “%(code)s”.", code=code))
+    profile.setdefault("eea", rt.profiles.get(code.upper(), as_of).eea)  # for the adequacy panel
     return render_template("audit/country.html", profile=profile, as_of=as_of, as_of_error=error), \
         422 if error else 200
 

@@ -144,6 +144,21 @@ LABELS = {
         "academic_joint_research": _l("(vi) Academic research: joint research"),
         "academic_recipient": _l("(vii) Academic research: the recipient's purpose"),
     },
+    "adequacy": {
+        "eu_adequacy": _l("EU adequacy (GDPR 45)"),
+        "uk_adequacy": _l("UK adequacy (UK GDPR 45)"),
+    },
+    "adequacy_status": {
+        "full": _l("Adequate"),
+        "scoped": _l("Adequate for part of the country's recipients"),
+    },
+    "adequacy_scope": {
+        "dpf_certified": _l("only recipients certified under the Data Privacy Framework (the UK Extension for the UK)"),
+        "commercial_organisations": _l("only commercial organisations subject to PIPEDA"),
+        "excluding_academic": _l("businesses subject to the APPI, not academic recipients"),
+        "pipa_regulated": _l("only recipients subject to the Personal Information Protection Act"),
+        "lgpd_regulated": _l("only recipients subject to the LGPD"),
+    },
     "regime": {
         "APPI": _l("APPI"),
         "GDPR": _l("GDPR"),

@@ -524,6 +524,7 @@ def country(code):
         profile = service.country(rt, code.upper(), as_of)
     except UnknownCountry:
         raise NotFound() from None
+    profile.setdefault("eea", rt.profiles.get(code.upper(), as_of).eea)  # for the adequacy panel
     return render_template("country.html", profile=profile, as_of=as_of, as_of_error=error), 422 if error else 200
 
 
