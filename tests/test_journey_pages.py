@@ -267,3 +267,38 @@ def test_country_pages_say_adequacy_in_japanese(client, auditor, prefix):
     assert "データプライバシー・フレームワーク" in text and "2023年7月10日施行" in text
     assert "EU・英国からのデータに関する十分性認定" in text_of_html(html)
     assert english_interface_texts(html) == []
+
+
+# --------------------------------------------------------------------------- the scenario library
+
+
+def save_journey_as_it_was_decided_differently(app):
+    """Save the logged journey as if its US leg had been denied then: the re-run shows the leg's changes."""
+    import copy
+
+    from transfer_gate import scenario_library
+
+    entry = app.extensions["transfer_gate"].log.query(limit=1)[0]
+    before = copy.deepcopy(entry["response"])
+    before["legs"][1].update(outcome="deny", route="none")
+    before["decided_by_leg"] = 1
+    app.extensions["scenario_library"].save(
+        name="HR data via Tokyo to a US host", request=entry["request"], answer=before,
+        expect=scenario_library.expectation_for(before, before["outcome"]), decision_id=entry["decision_id"],
+        saved_by="env-officer-1", saved_at="2026-11-27T03:01:23Z")
+
+
+def test_the_re_run_page_says_what_changed_in_each_leg_in_words(client, app):
+    decide_journey(client, app)
+    save_journey_as_it_was_decided_differently(app)
+    resp = client.get("/scenarios/run")
+    text = text_of(resp)
+    assert "Transfer 2: Japan to United States · Outcome" in text
+    assert "Not allowed → Allowed on conditions" in text
+    assert "Transfer 2: Japan to United States: Expected “Not allowed”; the answer now is “Allowed on conditions”." in text
+    assert "Expected transfer 2 to decide the journey; now transfer 1." in text
+    assert "Transfer 2 → transfer 1" in text
+    assert "legs[" not in text and "decided_by_leg" not in text
+    ja = japanese(client).get("/scenarios/run")
+    assert "移転2：日本からアメリカ合衆国へ" in text_of(ja)
+    assert english_interface_texts(ja.get_data(as_text=True)) == []

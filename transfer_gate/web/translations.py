@@ -188,6 +188,7 @@ LABELS = {
         "citations": _l("Citations"),
         "remedies": _l("Remedies"),
         "paths": _l("Route status"),
+        "decided_by_leg": _l("The transfer that decides the journey"),
     },
     "global_cbpr": {
         "member": _l("member"),

@@ -374,11 +374,22 @@ class RunWords:
     def __init__(self, rt: service.Runtime):
         self.routes = {r.id: r for rs in rt.book.rulesets.values() for r in rs.routes}
         self.kinds = rt.book.taxonomy.kinds
+        self._index_rulesets(rt)
 
-    def route(self, route_id) -> str:
+    def _index_rulesets(self, rt):
+        self.by_ruleset = {name: {r.id: r for r in rs.routes} for name, rs in rt.book.rulesets.items()}
+
+    def route(self, route_id, ruleset: str | None = None) -> str:
+        """A route's title; `ruleset` (a journey leg's) picks the regime's own title for an id regimes share."""
         if route_id == "none":
             return gettext("No lawful route")
-        return localized(self.routes[route_id], "title") if route_id in self.routes else gettext("an unknown route")
+        routes = self.by_ruleset.get(ruleset) or self.routes
+        return localized(routes[route_id], "title") if route_id in routes else gettext("an unknown route")
+
+    @staticmethod
+    def leg_name(index: int, origin: str | None, destination: str | None) -> str:
+        return gettext("Transfer %(number)d: %(origin)s to %(destination)s", number=index + 1,
+                       origin=country_name(origin), destination=country_name(destination))
 
     def kind(self, kind) -> str:
         return localized(self.kinds[kind], "title") if kind in self.kinds else ""
@@ -429,27 +440,55 @@ class RunWords:
         if records and any((now.get("records") or {}).get(k) != v for k, v in records.items()):
             lines.append(gettext("Expected: %(expected)s Now: %(got)s",
                                  expected=self.records(records), got=self.records(now.get("records") or {})))
+        legs_now = now.get("legs") or []
+        for i, leg_expect in enumerate(expect.get("legs") or []):
+            leg = legs_now[i] if i < len(legs_now) else {}
+            ruleset = (leg.get("ruleset") or {}).get("name")
+            name = self.leg_name(i, leg.get("origin"), leg.get("destination"))
+            if "outcome" in leg_expect and leg.get("outcome") != leg_expect["outcome"]:
+                lines.append(name + ": " + gettext("Expected “%(expected)s”; the answer now is “%(got)s”.",
+                                                   expected=label("outcome", leg_expect["outcome"]),
+                                                   got=label("outcome", leg.get("outcome"))))
+            if "route" in leg_expect and leg.get("route") != leg_expect["route"]:
+                lines.append(name + ": " + gettext("Expected the route “%(expected)s”; now “%(got)s”.",
+                                                   expected=self.route(leg_expect["route"], ruleset),
+                                                   got=self.route(leg.get("route"), ruleset)))
+        if "decided_by_leg" in expect and now.get("decided_by_leg") != expect["decided_by_leg"]:
+            lines.append(gettext("Expected transfer %(expected)d to decide the journey; now transfer %(got)d.",
+                                 expected=expect["decided_by_leg"] + 1, got=(now.get("decided_by_leg") or 0) + 1))
         if result.failures and not lines:
             lines.append(gettext("The answer differs from what was saved in a detail of the rules: "
                                  "export the scenario to compare it with the cases."))
         return lines
 
     def changed(self, result) -> list[dict]:
-        """What changed since the scenario was saved: one {title, lines} per part of the answer."""
+        """What changed since the scenario was saved: one {title, lines} per part of the answer, and per leg of a journey."""
         saved, now = result.scenario.get("answer") or {}, result.answer or {}
+        return self._changed(result.changes, saved, now)
+
+    def _changed(self, changes, saved, now, ruleset=None) -> list[dict]:
         out = []
-        for c in result.changes:
+        for c in changes:
             field = c["field"]
-            if field == "outcome":
+            if field == "legs":
+                for leg in c["legs"]:
+                    name = self.leg_name(leg["leg"], leg["origin"], leg["destination"])
+                    for part in self._changed(leg["changes"], leg["before"], leg["after"], leg.get("ruleset")):
+                        out.append({"title": f"{name} · {part['title']}", "lines": part["lines"]})
+                continue
+            if field == "decided_by_leg":
+                lines = [gettext("Transfer %(before)d → transfer %(after)d",
+                                 before=(c["before"] or 0) + 1, after=(c["after"] or 0) + 1)]
+            elif field == "outcome":
                 lines = [f"{label('outcome', c['before'])} → {label('outcome', c['after'])}"]
             elif field == "route":
-                lines = [f"{self.route(c['before'])} → {self.route(c['after'])}"]
+                lines = [f"{self.route(c['before'], ruleset)} → {self.route(c['after'], ruleset)}"]
             elif field == "decided_by":
                 lines = [f"{self.kind(c['before'])} → {self.kind(c['after'])}"]
             elif field == "records":
                 lines = [f"{self.records(c['before'])} → {self.records(c['after'])}"]
             elif field == "paths":
-                lines = [f"{self.route(p['route'])}: {label('status', p['before']) or '—'} → "
+                lines = [f"{self.route(p['route'], ruleset)}: {label('status', p['before']) or '—'} → "
                          f"{label('status', p['after']) or '—'}" for p in c["routes"]]
             else:
                 key, ident = field, "ref" if field == "citations" else "id"
