@@ -176,7 +176,7 @@ def test_the_journeys_answer_is_japanese_throughout(client, app):
     page = japanese(client).get(location)
     entry = app.extensions["transfer_gate"].log.query(limit=1)[0]["response"]
     text = text_of(page)
-    assert "移転1：ドイツから日本" in text and "移転2：日本からアメリカ合衆国へ" in text
+    assert "第1区間：ドイツから日本" in text and "第2区間：日本からアメリカ合衆国へ" in text
     assert "GDPR（EU一般データ保護規則）により判断" in text and "個人情報保護法により判断" in text
     for leg in entry["legs"]:
         assert leg["summary_ja"] in text
@@ -211,7 +211,7 @@ def test_the_audit_decision_page_shows_a_journeys_legs_in_order(client, app, aud
     for reason in entry["response"]["legs"][1]["deny_reasons"]:
         assert reason["text"] in text
     ja = japanese(auditor).get(f"/audit/decisions/{entry['decision_id']}")
-    assert "移転2：日本から中華人民共和国へ" in text_of(ja) or "移転2：日本から中国へ" in text_of(ja)
+    assert "第2区間：日本から中華人民共和国へ" in text_of(ja) or "第2区間：日本から中国へ" in text_of(ja)
     without_raw_json = re.sub(r'<details class="raw">.*?</details>', "", ja.get_data(as_text=True), flags=re.S)
     assert english_interface_texts(without_raw_json) == []
 
@@ -300,5 +300,5 @@ def test_the_re_run_page_says_what_changed_in_each_leg_in_words(client, app):
     assert "Transfer 2 → transfer 1" in text
     assert "legs[" not in text and "decided_by_leg" not in text
     ja = japanese(client).get("/scenarios/run")
-    assert "移転2：日本からアメリカ合衆国へ" in text_of(ja)
+    assert "第2区間：日本からアメリカ合衆国へ" in text_of(ja)
     assert english_interface_texts(ja.get_data(as_text=True)) == []
