@@ -302,3 +302,36 @@ def test_the_re_run_page_says_what_changed_in_each_leg_in_words(client, app):
     ja = japanese(client).get("/scenarios/run")
     assert "第2区間：日本からアメリカ合衆国へ" in text_of(ja)
     assert english_interface_texts(ja.get_data(as_text=True)) == []
+
+
+def test_try_it_on_a_denied_legs_remedy_changes_that_leg_in_the_form(client, app):
+    decide_journey(client, app, **{"onward[0].destination": "CN", "onward[0].recipient.safeguards": []})
+    entry = app.extensions["transfer_gate"].log.query(limit=1)[0]
+    remedy = next(r for r in entry["response"]["remedies"]
+                  if any(c["path"].startswith("onward[0].") for c in r.get("apply", [])))
+    resp = client.get(f"/?decision={entry['decision_id']}&remedy={remedy['id']}")
+    html, text = resp.get_data(as_text=True), text_of(resp)
+    assert resp.status_code == 200
+    assert "Onward transfer 1:" in text.split("Check the changes below")[1]  # the notice names the leg changed
+    change = next(c for c in remedy["apply"] if c["path"].startswith("onward[0]."))
+    field = change["path"].removeprefix("onward[0].")
+    value = change.get("set", change.get("add"))
+    if isinstance(value, bool):
+        assert re.search(rf'name="onward\[0\]\.{re.escape(field)}" value="true"[^>]*checked', html) or not value
+    else:
+        assert re.search(rf'name="onward\[0\]\.{re.escape(field)}"[^>]*value="{re.escape(str(value))}"[^>]*(checked|selected)', html) \
+            or re.search(rf'<option value="{re.escape(str(value))}" selected', html)
+
+
+def test_the_countries_list_has_an_adequacy_column(client):
+    def row(html, code):
+        return text_of_html(re.search(rf"<tr>\s*<td><code>{code}</code>.*?</tr>", html, re.S).group(0))
+
+    html = client.get("/countries").get_data(as_text=True)
+    assert "EU/UK adequacy" in text_of_html(html)
+    assert "EU: adequate in part · UK: adequate in part" in row(html, "US")
+    assert "EEA" in row(html, "FR") and "EU:" not in row(html, "FR")
+    assert "EU:" not in row(html, "CN") and "UK:" not in row(html, "CN")
+    ja = japanese(client).get("/countries").get_data(as_text=True)
+    assert "EU：一部認定 · 英国：一部認定" in row(ja, "US")
+    assert english_interface_texts(ja) == []

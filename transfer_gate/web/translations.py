@@ -152,6 +152,10 @@ LABELS = {
         "full": _l("Adequate"),
         "scoped": _l("Adequate for part of the country's recipients"),
     },
+    "adequacy_short": {
+        "full": _l("adequate"),
+        "scoped": _l("adequate in part"),
+    },
     "adequacy_scope": {
         "dpf_certified": _l("only recipients certified under the Data Privacy Framework (the UK Extension for the UK)"),
         "commercial_organisations": _l("only commercial organisations subject to PIPEDA"),
