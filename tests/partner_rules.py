@@ -93,7 +93,7 @@ EEA = ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "
 def write_partner_rulesets(directory: Path) -> Path:
     """Copy the shipped APPI rules and add the stand-in partner rulesets; return the directory."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name in ("citations.yaml", "taxonomy.yaml"):
+    for name in ("citations.yaml", "taxonomy.yaml", "law_changes.yaml"):
         shutil.copy(RULESETS / name, directory / name)
     shutil.copytree(RULESETS / "appi", directory / "appi")
     for name, regime, origins in (("gdpr", "GDPR", EEA), ("uk_gdpr", "UK_GDPR", ["GB"])):

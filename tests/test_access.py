@@ -8,11 +8,12 @@ The expectations are written out here, independently of the policy table they ch
 
 import re
 import sqlite3
+from datetime import datetime
 
 import pytest
 from flask import Blueprint
 
-from tests.conftest import KEYS, bearer
+from tests.conftest import API_KEYS, KEYS, bearer
 from tests.test_api import EXAMPLE
 from transfer_gate.web.access import CONTENT_SECURITY_POLICY, allowed
 
@@ -359,3 +360,94 @@ def test_head_of_the_sign_in_page_is_answered_like_get(anonymous):
 def test_the_sign_in_page_has_no_inline_script(anonymous):
     page = anonymous.get("/signin").get_data(as_text=True)
     assert "<script" not in page and " on" + "click=" not in page and 'name="key"' in page
+
+
+# --- server-side sessions, forwarded headers ---------------------------------------------------------
+
+@pytest.fixture
+def plain_app(store_app):
+    store_app.test_client_class = None  # plain clients: these tests sign in themselves
+    return store_app
+
+
+def test_a_cookie_copied_before_sign_out_gets_the_sign_in_page_after_it(plain_app):
+    browser = plain_app.test_client()
+    sign_in(browser, KEYS["officer"])
+    copied = browser.get_cookie("session").value
+    thief = plain_app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/").status_code == 200  # the copy works while the session is open
+    assert browser.post("/signout", data={"csrf_token": csrf_token(browser, "/")}).status_code == 303
+    resp = thief.get("/")
+    assert resp.status_code == 303 and resp.headers["Location"].startswith("/signin")
+    assert browser.get("/").status_code == 303
+
+
+def test_a_session_expires_on_the_server_after_its_lifetime(plain_app):
+    import sqlalchemy as sa
+
+    from transfer_gate.keys import browser_sessions
+
+    browser = plain_app.test_client()
+    sign_in(browser, KEYS["auditor"])
+    assert browser.get("/audit").status_code == 200
+    engine = plain_app.extensions["transfer_gate"].log.engine
+    with engine.connect() as conn:
+        [row] = conn.execute(sa.select(browser_sessions)).mappings().all()
+    lifetime = datetime.fromisoformat(row["expires_at"][:-1]) - datetime.fromisoformat(row["created_at"][:-1])
+    assert lifetime.total_seconds() == plain_app.permanent_session_lifetime.total_seconds() == 8 * 3600
+    with engine.begin() as conn:
+        conn.execute(browser_sessions.update().values(expires_at="2000-01-01T00:00:00Z"))
+    assert browser.get("/audit").status_code == 303
+
+
+def test_only_a_hash_of_the_session_id_is_stored_and_each_sign_in_gets_a_new_one(plain_app):
+    import hashlib
+
+    import sqlalchemy as sa
+
+    from transfer_gate.keys import browser_sessions
+
+    browser = plain_app.test_client()
+    sign_in(browser, KEYS["officer"])
+    with browser.session_transaction() as cookie:
+        first = cookie["sid"]
+    sign_in(browser, KEYS["officer"])
+    with browser.session_transaction() as cookie:
+        second = cookie["sid"]
+    assert first != second
+    with plain_app.extensions["transfer_gate"].log.engine.connect() as conn:
+        rows = {r["session_hash"]: r for r in conn.execute(sa.select(browser_sessions)).mappings()}
+    digest = {sid: hashlib.sha256(sid.encode()).hexdigest() for sid in (first, second)}
+    assert set(rows) == set(digest.values())
+    assert rows[digest[first]]["ended_at"] is not None and rows[digest[second]]["ended_at"] is None
+    assert all(first not in str(dict(r)) and second not in str(dict(r)) for r in rows.values())
+
+
+def test_a_signed_cookie_without_a_server_session_signs_nobody_in(site):
+    browser = site.test_client()
+    with browser.session_transaction() as cookie:  # signed with the app's secret, but never opened on the server
+        cookie["key_id"] = "env-officer-1"
+        cookie["sid"] = "x" * 43
+    assert browser.get("/").status_code == 303
+
+
+def test_without_trusted_proxies_forwarded_headers_are_not_believed(app):
+    resp = app.test_client().get("/signin", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"})
+    assert "Secure" not in resp.headers["Set-Cookie"] and "Strict-Transport-Security" not in resp.headers
+
+
+def test_serve_leaves_forwarded_headers_to_the_app_not_to_gunicorn(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from gunicorn.app.base import BaseApplication
+
+    from transfer_gate.cli import main
+
+    seen = {}
+    monkeypatch.setattr(BaseApplication, "run", lambda self: seen.update(allowed=self.cfg.forwarded_allow_ips))
+    monkeypatch.setenv("TRANSFER_GATE_DATABASE_URL", f"sqlite:///{tmp_path / 's.sqlite3'}")
+    monkeypatch.setenv("TRANSFER_GATE_API_KEYS", API_KEYS)
+    # serve sets this for its workers; through monkeypatch it is gone again after the test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    result = CliRunner().invoke(main, ["serve"], catch_exceptions=False)
+    assert result.exit_code == 0 and seen == {"allowed": []}

@@ -14,14 +14,15 @@ BOOK = load_rulebook(RULESETS)
 CASES = [(rs, case) for rs in BOOK.rulesets.values() for case in rs.cases]
 
 
-def answer(runtime, request: dict) -> dict:
+def answer(runtime, request: dict, switch_on=()) -> dict:
     req = service.validate(runtime, request)
-    return service.answer(runtime, req).to_dict()  # a journey's answer holds every leg's
+    book = runtime.book.switched_on(switch_on) if switch_on else None
+    return service.answer(runtime, req, book=book).to_dict()  # a journey's answer holds every leg's
 
 
 @pytest.mark.parametrize("ruleset,case", CASES, ids=[f"{rs.name}:{c.name}" for rs, c in CASES])
 def test_case(runtime, ruleset, case):
-    result = answer(runtime, case.request)
+    result = answer(runtime, case.request, case.switch_on)
     assert scenarios.check(case.expect, result) == []
 
 
@@ -41,10 +42,25 @@ def test_matcher_fires_exactly_the_rules_whose_conditions_hold(runtime, ruleset,
 def test_every_rule_is_reached_by_a_case(runtime):
     reached = set()
     for rs, case in CASES:
-        reached |= {t["rule"] for t in answer(runtime, case.request)["trace"]}
+        reached |= {t["rule"] for t in answer(runtime, case.request, case.switch_on)["trace"]}
     for rs in BOOK.rulesets.values():
         unreached = sorted(r.id for r in rs.rules if r.id not in reached)
         assert unreached == [], f"rules no case reaches in {rs.name}: {unreached}"
+
+
+def test_every_rule_tied_to_a_change_is_reached_both_before_and_after_it(runtime):
+    """A rule waiting for a registered change gives a notice now and its effect once switched on: both are cases."""
+    noticed, decided = set(), set()
+    for rs, case in CASES:
+        result = answer(runtime, case.request, case.switch_on)
+        noticed |= {n["rule"] for n in result["notices"]}
+        if case.switch_on:
+            decided |= {t["rule"] for t in result["trace"]}
+    for rs in BOOK.rulesets.values():
+        for rule in rs.rules:
+            if rule.change and BOOK.changes.get(rule.change).in_force is None:
+                assert rule.id in noticed, f"no case shows the notice of {rule.id}"
+                assert rule.id in decided, f"no case decides {rule.id} with {rule.change} switched on"
 
 
 def test_every_case_pins_as_of_so_it_does_not_drift_with_the_calendar():
@@ -69,7 +85,7 @@ ANSWERS = {}
 def cached(runtime, case) -> dict:
     key = (case.file, case.name)
     if key not in ANSWERS:
-        ANSWERS[key] = answer(runtime, case.request)
+        ANSWERS[key] = answer(runtime, case.request, case.switch_on)
     return ANSWERS[key]
 
 
@@ -164,7 +180,7 @@ def test_applying_a_remedy_makes_the_transfer_lawful(runtime, ruleset, case):
     for remedy in result["remedies"]:
         if not remedy["apply"]:
             continue
-        after = answer(runtime, patched(case.request, remedy["apply"]))
+        after = answer(runtime, patched(case.request, remedy["apply"]), case.switch_on)
         if "legs" in result:
             legs = {int(m) + 1 for c in remedy["apply"] for m in re.findall(r"^onward\[(\d+)\]", c["path"])} or {0}
             after = after["legs"][max(legs)]

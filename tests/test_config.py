@@ -60,3 +60,17 @@ def test_a_bad_proxy_count_stops_the_start(tmp_path, monkeypatch, value):
     monkeypatch.setenv("TRANSFER_GATE_TRUSTED_PROXIES", value)
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}", "API_KEYS": API_KEYS})
+
+
+@pytest.mark.parametrize("name,value", [("REQUEST_DEADLINE", "0"), ("REQUEST_DEADLINE", "26"),
+                                        ("REQUEST_DEADLINE", '"soon"'), ("DATABASE_TIMEOUT", "-1")])
+def test_a_deadline_at_or_past_the_worker_timeout_or_not_positive_stops_the_start(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv(f"TRANSFER_GATE_{name}", value)
+    with pytest.raises(ConfigError, match=name):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}", "API_KEYS": API_KEYS})
+
+
+def test_the_request_deadline_is_read_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSFER_GATE_REQUEST_DEADLINE", "2.5")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}", "API_KEYS": API_KEYS})
+    assert app.config["REQUEST_DEADLINE"] == 2.5

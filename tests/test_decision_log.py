@@ -273,7 +273,7 @@ def test_an_anchor_kept_outside_catches_a_truncation_that_also_rewound_the_head(
     client = store_app.test_client()
     decide(client, 3)
     anchor = tmp_path / "anchor.json"
-    code, output = verify_log(store_url, monkeypatch, "--anchor", str(anchor))
+    code, output = verify_log(store_url, monkeypatch, "--anchor", str(anchor), "--create-anchor")
     assert code == 0 and json.loads(anchor.read_text())["seq"] == 3
     decide(client, 2)
     code, output = verify_log(store_url, monkeypatch, "--anchor", str(anchor))
@@ -288,6 +288,22 @@ def test_an_anchor_kept_outside_catches_a_truncation_that_also_rewound_the_head(
     assert code == 1 and "entry 3" in output and "truncated" in output
     assert json.loads(anchor.read_text())["seq"] == 5, "a failed verification does not move the anchor"
     assert three["decision_id"] not in [r["decision_id"] for r in rows(store_url)]
+
+
+def test_verify_log_refuses_a_missing_anchor_unless_told_to_create_one(store_app, store_url, monkeypatch, tmp_path):
+    decide(store_app.test_client(), 2)
+    anchor = tmp_path / "anchor.json"
+    code, output = verify_log(store_url, monkeypatch, "--anchor", str(anchor))
+    assert code == 1 and "NOT verified" in output and "does not exist" in output and "--create-anchor" in output
+    assert "intact" not in output and not anchor.exists()
+    code, output = verify_log(store_url, monkeypatch, "--anchor", str(anchor), "--create-anchor")
+    assert code == 0 and "WARNING" in output and "intact: 2 entries" in output
+    assert json.loads(anchor.read_text())["seq"] == 2
+    anchor.unlink()  # deleted by someone covering a truncation: the next plain run says so
+    code, output = verify_log(store_url, monkeypatch, "--anchor", str(anchor))
+    assert code == 1 and "does not exist" in output
+    code, output = verify_log(store_url, monkeypatch, "--create-anchor")
+    assert code == 2 and "--create-anchor needs --anchor" in output
 
 
 def test_verify_log_refuses_an_unreadable_anchor(store_app, store_url, monkeypatch, tmp_path):
@@ -372,7 +388,7 @@ def test_concurrent_callers_share_a_commit_and_each_returns_after_it():
     batches, released = [], threading.Event()
     waiting = threading.Semaphore(0)
 
-    def write(rows):
+    def write(rows, wait=None):
         if not batches:
             batches.append(list(rows))
             released.wait(10)  # hold the first commit until every other caller has queued up
@@ -397,7 +413,7 @@ def test_concurrent_callers_share_a_commit_and_each_returns_after_it():
         t.start()
     for _ in range(8):
         waiting.acquire()
-    while len(group._queue) < 7:
+    while len(group._queue) < 7 and threads[0].is_alive():
         threading.Event().wait(0.01)
     released.set()
     for t in threads:
@@ -408,7 +424,7 @@ def test_concurrent_callers_share_a_commit_and_each_returns_after_it():
 
 
 def test_every_caller_of_a_failed_group_commit_gets_the_failure():
-    def write(rows):
+    def write(rows, wait=None):
         raise LogUnavailable("disk full")
 
     group = _GroupCommit(write)

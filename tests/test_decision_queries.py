@@ -148,3 +148,59 @@ def test_the_query_views_carry_an_openapi_description():
 def test_an_empty_filter_value_in_the_api_is_a_422_naming_it(app, query):
     resp = app.test_client().get(f"/v1/decisions{query}")
     assert resp.status_code == 422 and list(resp.get_json()["errors"]) == [query[1:-1]]
+
+
+# --- inputs at the edges of the types: never a 5xx ------------------------------------------------------
+
+@pytest.mark.parametrize("query,fields", [
+    (f"?cursor={2**63}", ["cursor"]),
+    (f"?cursor={10**30}", ["cursor"]),
+    ("?reference=a%00b", ["reference"]),
+    ("?caller=crm%00", ["caller"]),
+])
+def test_values_the_store_cannot_compare_are_a_422_on_both_stores(store_app, query, fields):
+    resp = store_app.test_client().get(f"/v1/decisions{query}")
+    assert resp.status_code == 422, resp.get_json()
+    assert sorted(resp.get_json()["errors"]) == fields
+
+
+def test_the_largest_cursor_is_an_empty_page_in_the_right_direction(store_app, logged):
+    client = store_app.test_client()
+    assert listed(client, f"?cursor={2**63 - 1}&order=asc") == {"decisions": [], "next_cursor": None}
+    assert len(listed(client, f"?cursor={2**63 - 1}")["decisions"]) == len(logged)
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("?to=9999-12-31", [4, 3, 2, 1, 0]),
+    ("?from=0001-01-01T00:00:00%2B14:00", [4, 3, 2, 1, 0]),
+    ("?from=0001-01-01&to=9999-12-31T23:59:59.999999-14:00", [4, 3, 2, 1, 0]),
+    ("?from=9999-12-31", []),
+    ("?to=0001-01-01", []),
+    ("?from=2026-11-02&to=9999-12-31T23:59:59Z", [4, 3, 2]),
+])
+def test_dates_at_the_ends_of_the_calendar_are_bounds_not_errors(store_app, logged, query, expected):
+    assert ids_of(listed(store_app.test_client(), query)) == [logged[i] for i in expected]
+
+
+@pytest.mark.parametrize("path", ["/audit?to=9999-12-31", "/audit?from=0001-01-01T00:00:00%2B14:00",
+                                  "/audit/export.csv?to=9999-12-31", "/audit/export.jsonl?from=0001-01-01T00:00:00%2B14:00",
+                                  "/audit/records?to=9999-12-31", "/audit/records.csv?from=0001-01-01T00:00:00%2B14:00",
+                                  "/audit?reference=a%00b", "/audit/records?caller=x%00"])
+def test_the_auditor_pages_and_exports_take_the_same_edges_without_a_5xx(store_app, logged, path):
+    resp = store_app.test_client().get(path)
+    assert resp.status_code in (200, 422), resp.status_code
+    if "%00" not in path:
+        assert resp.status_code == 200
+
+
+@pytest.mark.parametrize("decision_id", ["01JD3Q8Z5T6W8Y9C0V1B2N3M4%00", "batch", "x" * 26, "%00" * 26])
+def test_a_decision_id_that_cannot_be_one_is_404_on_both_stores(store_app, decision_id):
+    assert store_app.test_client().get(f"/v1/decisions/{decision_id}").status_code == 404 if decision_id != "batch" \
+        else store_app.test_client().get("/v1/decisions/batch").status_code == 405
+    assert store_app.test_client().get(f"/audit/decisions/{decision_id}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/decisions/%00abc", "/decisions/" + "%00" * 26, f"/scenarios/{2**63}/export.yaml",
+                                  f"/scenarios/{10**30}/export.yaml"])
+def test_officer_pages_answer_404_for_ids_no_store_can_hold(store_app, path):
+    assert store_app.test_client().get(path).status_code == 404

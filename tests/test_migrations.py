@@ -6,7 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from transfer_gate import decision_log, keys, scenario_library
+from transfer_gate import decision_log, keys, rate_limits, scenario_library
 from tests.conftest import SignedInClient
 from transfer_gate.decision_log import GENESIS, DecisionLog
 
@@ -23,8 +23,9 @@ def test_a_fresh_store_is_migrated_to_the_schema_the_code_describes(store_app, s
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_heads() == ("0004_request_ids_and_sessions",)
-            assert compare_metadata(context, [decision_log.metadata, scenario_library.metadata, keys.metadata]) == []
+            assert context.get_current_heads() == ("0005_rate_limits",)
+            assert compare_metadata(context, [decision_log.metadata, scenario_library.metadata, keys.metadata,
+                                             rate_limits.metadata]) == []
             head = conn.execute(sa.text("SELECT id, seq, hash FROM decision_log_head")).all()
             assert [tuple(r) for r in head] == [(1, 0, GENESIS)]
     finally:

@@ -124,9 +124,14 @@ def test_the_digest_identifies_the_rules_and_changes_with_them(rulesets):
 
 def test_rules_are_in_force_only_within_their_dates():
     appi = load_rulebook(RULESETS).rulesets["appi"]
-    rule = appi.rule("appi.route.certified-recipient-global")
-    assert rule.effective_from == date(2025, 12, 12)
-    assert not rule.in_force(date(2025, 12, 11)) and rule.in_force(date(2025, 12, 12))
+    rule = appi.rule("appi.certified.global-cbpr-before-guideline")
+    assert rule.effective_to == date(2025, 12, 11)
+    assert rule.in_force(date(2025, 12, 11)) and not rule.in_force(date(2025, 12, 12))
+    # a rule tied to a registered change follows the change's in_force date
+    tied = appi.rule("appi.route.certified-recipient-global")
+    assert tied.change == "ppc-gl-offshore-2025-12.global-cbpr" and tied.change_in_force == date(2025, 12, 12)
+    assert not tied.in_force(date(2025, 12, 11)) and tied.in_force(date(2025, 12, 12))
+    assert tied.awaits_change(date(2025, 12, 11)) and not tied.awaits_change(date(2025, 12, 12))
 
 
 MISSING = """

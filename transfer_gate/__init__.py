@@ -17,7 +17,8 @@ def create_app(test_config=None, loaded=None) -> Flask:
     from .decision_log import DecisionLog, LogMask
     from .scenario_library import ScenarioLibrary
     from .service import Runtime
-    from .web import access, account, api, audit, key_admin, metrics, openapi, problems, tracing, translations, ui
+    from .web import (access, account, api, audit, deadline, key_admin, law_watch, metrics, openapi, problems,
+                      tracing, translations, ui)
 
     app = Flask(__name__, instance_relative_config=True)
     config.init_app(app, test_config)
@@ -25,7 +26,8 @@ def create_app(test_config=None, loaded=None) -> Flask:
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False  # Japanese texts stay readable
     mask = LogMask.from_config(app.config["LOG_MASK"], app.config["LOG_MASK_MODE"], app.config.get("SECRET_KEY"))
-    log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]), mask=mask)
+    log = DecisionLog(app.config["DATABASE_URL"], timeout=float(app.config["DATABASE_TIMEOUT"]), mask=mask,
+                      deadline=deadline.current)
     log.migrate()  # the schema comes from the Alembic revisions in migrations/
     if loaded is None:
         app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
@@ -36,6 +38,7 @@ def create_app(test_config=None, loaded=None) -> Flask:
     problems.init_app(app)
     metrics.init_app(app)  # before access: its hooks time authentication too
     access.init_app(app)
+    deadline.init_app(app)
     translations.init_app(app)
     # Browser forms carry a CSRF token; the JSON API and key management authenticate each call
     # with a bearer key, never a cookie, so there is no session to forge.
@@ -48,4 +51,5 @@ def create_app(test_config=None, loaded=None) -> Flask:
     csrf.exempt(api.bp)
     csrf.exempt(key_admin.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(law_watch.bp)
     return app

@@ -253,12 +253,25 @@ def revoke_key(key_id):
 @click.option("--anchor", type=click.Path(dir_okay=False), default=None,
               help="A file outside the database holding the chain head of an earlier run: that entry must "
                    "still be there with the same hash. Written with the new head when the log is intact.")
-def verify_log(anchor):
+@click.option("--create-anchor", is_flag=True,
+              help="Start a new anchor file when the --anchor FILE does not exist (the first run only). Without "
+                   "it a missing anchor is an error: a deleted anchor must not pass for a fresh start.")
+def verify_log(anchor, create_anchor):
     """Verify the decision log's hash chain: exit 0 when intact, 1 naming the first bad entry."""
     from .decision_log import Anchor
 
+    if create_anchor and not anchor:
+        raise click.UsageError("--create-anchor needs --anchor FILE")
     recorded = None
-    if anchor and os.path.exists(anchor):
+    if anchor and not os.path.exists(anchor):
+        if not create_anchor:
+            click.echo(f"decision log NOT verified: the anchor file {anchor} does not exist. If it was deleted or "
+                       "moved, the chain can no longer be checked against it; to start a new anchor on purpose, "
+                       "run again with --create-anchor.", err=True)
+            sys.exit(1)
+        click.echo(f"WARNING: no anchor at {anchor}: a new one is created; truncations before now are not "
+                   "detectable against it.", err=True)
+    elif anchor:
         try:
             with open(anchor, encoding="utf-8") as fh:
                 data = json.load(fh)

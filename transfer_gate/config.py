@@ -13,6 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {
     "DATABASE_URL": None,  # None: a SQLite file in the instance folder
     "DATABASE_TIMEOUT": 10.0,  # seconds to wait for the log's write lock before answering 503
+    # Seconds within which every request is answered, 503 when the log cannot be written in time.
+    # Below gunicorn's worker timeout (WORKER_TIMEOUT), so the caller gets a 503, not a closed connection.
+    "REQUEST_DEADLINE": 5.0,
     "RULESETS_DIR": str(PROJECT_ROOT / "rulesets"),
     "PROFILES_DIR": str(PROJECT_ROOT / "country_profiles"),
     "API_KEYS": None,
@@ -30,6 +33,9 @@ DEFAULTS = {
     "SESSION_COOKIE_SECURE": False,  # False: Secure is still set whenever the request came over https
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # seconds a browser sign-in lasts
     "WTF_CSRF_TIME_LIMIT": None,  # a form's token lives as long as the browser session, not one hour
+    # Failed keys (API and sign-in, counted apart) one client address may send per window before 429s; 0: no limit.
+    "RATE_LIMIT_FAILURES": 20,
+    "RATE_LIMIT_WINDOW": 60,  # seconds of one counting window
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed
     "LOG_MASK": "",  # request fields the log keeps only masked: recipient.name, reference
     "LOG_MASK_MODE": "hash",  # hash (HMAC-SHA256 keyed with SECRET_KEY) or redact
@@ -39,7 +45,7 @@ DEFAULTS = {
     "TIMEZONE": "Asia/Tokyo",  # the zone the pages show times in (an IANA name); the log keeps UTC
 }
 MIN_SECRET_KEY_LENGTH = 32
-# gunicorn kills a worker silent for this long (its default `timeout`, which `serve` keeps):
+# gunicorn kills a worker silent for this long (`serve` sets its `timeout` to this, see deployment.py):
 # a request deadline must end well before it.
 WORKER_TIMEOUT = 30
 
@@ -64,6 +70,20 @@ def init_app(app, test_config=None) -> None:
         app.config["DATABASE_URL"] = "postgresql+psycopg:" + url.split(":", 1)[1]
     if not isinstance(app.config["MAX_BATCH"], int) or app.config["MAX_BATCH"] < 1:
         raise ConfigError("TRANSFER_GATE_MAX_BATCH must be a positive integer")
+    for key in ("DATABASE_TIMEOUT", "REQUEST_DEADLINE"):
+        try:
+            app.config[key] = float(app.config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"TRANSFER_GATE_{key} must be a number of seconds") from None
+        if app.config[key] <= 0:
+            raise ConfigError(f"TRANSFER_GATE_{key} must be more than 0 seconds")
+    if app.config["REQUEST_DEADLINE"] > WORKER_TIMEOUT - 5:
+        raise ConfigError(f"TRANSFER_GATE_REQUEST_DEADLINE must be at most {WORKER_TIMEOUT - 5} s: below gunicorn's "
+                          f"worker timeout ({WORKER_TIMEOUT} s), with time to send the 503")
+    if not isinstance(app.config["RATE_LIMIT_FAILURES"], int) or app.config["RATE_LIMIT_FAILURES"] < 0:
+        raise ConfigError("TRANSFER_GATE_RATE_LIMIT_FAILURES must be a whole number (0: no limit)")
+    if not isinstance(app.config["RATE_LIMIT_WINDOW"], int) or app.config["RATE_LIMIT_WINDOW"] < 1:
+        raise ConfigError("TRANSFER_GATE_RATE_LIMIT_WINDOW must be a positive whole number of seconds")
     if not isinstance(app.config["TRUSTED_PROXIES"], int) or app.config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRANSFER_GATE_TRUSTED_PROXIES must be a whole number (0 without a reverse proxy)")
     if not app.config["SECRET_KEY"]:

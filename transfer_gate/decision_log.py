@@ -261,12 +261,17 @@ class Anchor:
 
 
 class _Pending:
-    __slots__ = ("rows", "done", "error")
+    __slots__ = ("rows", "deadline", "done", "error")
 
-    def __init__(self, rows):
+    def __init__(self, rows, deadline):
         self.rows = rows
+        self.deadline = deadline  # time.monotonic() instant after which the caller gives up, or None
         self.done = False
         self.error: BaseException | None = None
+
+
+class DeadlinePassed(Exception):
+    """A caller's deadline passed before a transaction took its rows: they were never written."""
 
 
 class _GroupCommit:
@@ -276,41 +281,67 @@ class _GroupCommit:
     caller's rows (up to MAX_GROUP_ROWS) and writes them in one transaction, while new callers
     queue up for the next one. Nobody returns before the transaction holding their rows has
     committed, and if it fails, every caller in it gets the failure.
+
+    Deadlines: a caller whose deadline passes while its rows still wait in the queue takes them
+    out and fails (LogUnavailable) — they were never handed to a transaction, so they can never
+    be committed. Once a leader has taken them, the caller waits for that transaction's outcome,
+    whatever the time: reporting failure for rows that then commit would lose a logged decision.
+    That wait stays bounded because the leader gives its transaction (the lock wait included)
+    no more time than the earliest deadline among the rows it took.
     """
 
     def __init__(self, write):
-        self._write = write
+        self._write = write  # write(rows, wait_seconds or None)
         self._cond = threading.Condition()
         self._queue: list[_Pending] = []
         self._leading = False
 
-    def submit(self, rows: list[dict]) -> None:
-        pending = _Pending(rows)
-        batch = None
+    def submit(self, rows: list[dict], deadline: float | None = None) -> None:
+        pending = _Pending(rows, deadline)
         with self._cond:
             self._queue.append(pending)
-            while not pending.done:
-                if not self._leading:
-                    self._leading = True
-                    batch = self._take()
+        while True:
+            with self._cond:
+                while not pending.done and self._leading:
+                    if pending in self._queue and deadline is not None:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            self._queue.remove(pending)
+                            raise LogUnavailable("the request's deadline passed before its decisions could be "
+                                                 "logged (the log is busy or locked)")
+                        self._cond.wait(remaining)
+                    else:
+                        self._cond.wait()
+                if pending.done:
                     break
-                self._cond.wait()
-        if batch is not None:
-            try:
-                self._write([row for p in batch for row in p.rows])
-            except BaseException as exc:  # every caller of the group fails with it
-                for p in batch:
-                    p.error = exc
-            finally:
-                with self._cond:
-                    for p in batch:
-                        p.done = True
-                    self._leading = False
-                    self._cond.notify_all()
+                self._leading = True
+                batch = self._take()
+            self._lead(batch)
         if pending.error is not None:
             # A fresh exception per caller: one instance raised in several threads at once
             # would have its traceback rewritten under their feet.
             raise LogUnavailable(str(pending.error)) from pending.error
+
+    def _lead(self, batch: list[_Pending]) -> None:
+        """Write one batch (outside the condition's lock) and wake everyone."""
+        now = time.monotonic()
+        live = [p for p in batch if p.deadline is None or p.deadline > now]
+        for p in batch:
+            if p not in live:
+                p.error = DeadlinePassed("the request's deadline passed before its decisions could be logged")
+        try:
+            if live:
+                deadlines = [p.deadline for p in live if p.deadline is not None]
+                self._write([row for p in live for row in p.rows], min(deadlines) - now if deadlines else None)
+        except BaseException as exc:  # every caller of the group fails with it
+            for p in live:
+                p.error = exc
+        finally:
+            with self._cond:
+                for p in batch:
+                    p.done = True
+                self._leading = False
+                self._cond.notify_all()
 
     def _take(self) -> list[_Pending]:
         taken, rows = [], 0
@@ -324,10 +355,13 @@ class _GroupCommit:
 class DecisionLog:
     """An append-only store of decisions behind `append`, `get`, `query` and `verify`."""
 
-    def __init__(self, url: str, timeout: float = 10.0, mask: LogMask = NO_MASK):
+    def __init__(self, url: str, timeout: float = 10.0, mask: LogMask = NO_MASK, deadline=None):
         self.url = url
         self.timeout = timeout
         self.mask = mask
+        # deadline(): the time.monotonic() instant by which the current caller needs an answer,
+        # or None. The web layer hands in the request's deadline; the store knows nothing of HTTP.
+        self.deadline = deadline or (lambda: None)
         self.engine = sa.create_engine(url, **self._engine_options(url, timeout))
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
@@ -340,7 +374,7 @@ class DecisionLog:
     def _engine_options(url, timeout):
         if url.startswith("sqlite"):
             return {"connect_args": {"timeout": timeout, "check_same_thread": False}}
-        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": max(1, round(timeout))}}
+        return {"pool_pre_ping": True, "pool_timeout": timeout, "connect_args": {"connect_timeout": max(1, round(timeout))}}
 
     def _sqlite_transactions(self):
         # pysqlite defers BEGIN and commits behind our back around DDL; take control of
@@ -356,16 +390,25 @@ class DecisionLog:
 
         @event.listens_for(self.engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("log_write") else "BEGIN")
+            options = conn.get_execution_options()
+            # The wait for the write lock: the store's timeout, or less when the caller's deadline is nearer.
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {_ms(options.get('lock_wait', self.timeout))}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("log_write") else "BEGIN")
 
-    def _write_connection(self):
-        """A connection whose transaction holds the chain's write lock from its first statement."""
+    def _write_connection(self, wait: float | None = None):
+        """A connection whose transaction holds the chain's write lock from its first statement.
+
+        `wait` bounds the wait for that lock (seconds, at most the store's timeout).
+        """
         conn = self.engine.connect()
-        return conn.execution_options(log_write=True)
+        return conn.execution_options(log_write=True, lock_wait=self._wait(wait))
+
+    def _wait(self, wait: float | None) -> float:
+        return self.timeout if wait is None else max(0.001, min(wait, self.timeout))
 
     def _lock_head(self, conn) -> tuple[int, str]:
         if self.dialect == "postgresql":
-            ms = f"{max(1, round(self.timeout * 1000))}ms"
+            ms = f"{_ms(conn.get_execution_options().get('lock_wait', self.timeout))}ms"
             # Durability and bounded waits are this store's promise, whatever the server's defaults.
             conn.execute(sa.text("SELECT set_config('synchronous_commit', 'on', true), "
                                  "set_config('lock_timeout', :ms, true), set_config('statement_timeout', :ms, true)"),
@@ -420,13 +463,16 @@ class DecisionLog:
     # ------------------------------------------------------------------ writing
 
     def append(self, rows: list[dict]) -> None:
-        """Append entries, chained after the last; return once committed, or raise LogUnavailable."""
-        if rows:
-            self._group.submit(list(rows))
+        """Append entries, chained after the last; return once committed, or raise LogUnavailable.
 
-    def _write(self, rows: list[dict]) -> None:
+        Gives up (LogUnavailable, nothing written) when the caller's deadline passes first.
+        """
+        if rows:
+            self._group.submit(list(rows), self.deadline())
+
+    def _write(self, rows: list[dict], wait: float | None = None) -> None:
         try:
-            with self._write_connection() as conn, conn.begin():
+            with self._write_connection(wait) as conn, conn.begin():
                 seq, prev = self._lock_head(conn)
                 chained = []
                 for row in rows:
@@ -441,11 +487,18 @@ class DecisionLog:
         except Exception as exc:
             raise LogUnavailable(f"the decision log could not be written: {exc.__class__.__name__}: {exc}") from exc
 
-    def writable(self) -> bool:
-        """Tell whether the store grants the chain's write lock now (readiness)."""
+    def writable(self, wait: float = 1.0) -> bool:
+        """Tell whether an append could start now: the chain's write lock within `wait` seconds (readiness).
+
+        Takes the locks an append takes and writes nothing: on PostgreSQL the head row and the
+        log table's ROW EXCLUSIVE lock, which an exclusive table lock held elsewhere refuses.
+        """
         try:
-            with self._write_connection() as conn, conn.begin():
+            with self._write_connection(wait) as conn, conn.begin() as transaction:
                 self._lock_head(conn)
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("LOCK TABLE decision_log IN ROW EXCLUSIVE MODE"))
+                transaction.rollback()
             return True
         except Exception:
             return False
@@ -454,6 +507,8 @@ class DecisionLog:
 
     def get(self, decision_id: str) -> dict | None:
         """Return one entry with its request and response parsed, or None."""
+        if not isinstance(decision_id, str) or "\x00" in decision_id or len(decision_id) > 26:
+            return None  # no entry has such an id, and PostgreSQL would refuse to compare a NUL
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(entries).where(entries.c.decision_id == decision_id)).mappings().first()
         return public(row) if row else None
@@ -620,6 +675,10 @@ class DecisionLog:
             rows = {r["seq"]: dict(r) for r in conn.execute(
                 sa.select(*columns).where(entries.c.seq.in_([seq - 1, seq + 1]))).mappings()}
         return rows.get(seq - 1), rows.get(seq + 1)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(float(seconds) * 1000))
 
 
 def public(row) -> dict:

@@ -496,6 +496,7 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
     fired = matcher.match(ruleset.name, facts)
     per_kind: dict[str, list] = {kind: [] for kind in kinds}
     trace = []
+    ahead: dict[str, list] = {}  # rules waiting for a registered change -> the kinds they would touch
     for fact_id, rule_id in fired:
         if fact_id not in per_kind:
             raise EngineFailure(f"the matcher answered for an unknown fact {fact_id!r}")
@@ -506,6 +507,8 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
         if rule.in_force(request.as_of):
             per_kind[fact_id].append(rule)
             trace.append(TraceEntry(rule.id, fact_id, rule.citations))
+        elif rule.awaits_change(request.as_of):
+            ahead.setdefault(rule.id, []).append(fact_id)
     empty = [k for k, rules in per_kind.items() if not rules]
     if empty:
         raise EngineFailure(f"no rule in force on {request.as_of} speaks to {empty}: the ruleset has a gap")
@@ -579,9 +582,26 @@ def evaluate(request: TransferRequest, ruleset: Ruleset, book: RuleBook, profile
         decided_by=decisive.kind,
         data_kinds=tuple(KindResult(a.kind, a.categories, a.outcome, a.route, _reason_rules(a, ruleset)) for a in answers),
         deny_reasons=deny_reasons,
+        notices=_notices(ahead, ruleset, book, ctx),
         summary=summary[0],
         summary_ja=summary[1],
     )
+
+
+def _notices(ahead: dict, ruleset: Ruleset, book: RuleBook, ctx) -> tuple[dict, ...]:
+    """The "changes ahead" a registered but not yet effective change would bring to this answer."""
+    out = []
+    for rule_id, kinds in ahead.items():
+        rule = ruleset.rule(rule_id)
+        change = book.changes.get(rule.change)
+        out.append({
+            "change": change.id, "title": change.title, "title_ja": change.title_ja,
+            "status": "pending" if change.in_force is None else "scheduled",
+            "in_force": change.in_force.isoformat() if change.in_force else None,
+            "text": _render(rule.notice.text, ctx), "text_ja": _render(rule.notice.text_ja, ctx),
+            "citations": list(rule.citations), "rule": rule.id, "data_kinds": kinds,
+        })
+    return tuple(out)
 
 
 def _profile_stamp(request, profile) -> dict:

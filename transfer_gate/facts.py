@@ -56,6 +56,10 @@ FACTS: dict[str, tuple] = {
     "exception": ("none",) + EXCEPTIONS,
     "opt_out": BOOL,
     "public_announcement": BOOL,
+    # the request includes biometric data such as facial features: specified biometric personal
+    # information under the 2026 amendment (ordinary personal data until it is in force)
+    "specified_biometric": BOOL,
+    "principals_under_16": BOOL,  # some principals are children under 16 (2026 amendment)
     # from the destination's country profile (all false / unknown when destination is "unknown")
     "profile_curated": BOOL,
     "profile_stale": BOOL,
@@ -117,6 +121,8 @@ def base_facts(request: TransferRequest, profile) -> dict:
         "exception": request.basis.exception or "none",
         "opt_out": request.basis.opt_out,
         "public_announcement": request.basis.public_announcement,
+        "specified_biometric": "specified_biometric" in request.data_categories,
+        "principals_under_16": request.principals_under_16,
         "profile_curated": bool(profile and profile.curated),
         "profile_stale": bool(profile is None or profile.stale),
         "profile_law": _tristate(profile.law_exists) if profile else "unknown",

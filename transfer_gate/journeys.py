@@ -147,6 +147,7 @@ def combine(requests, decisions, citation, labels: Labels | None = None) -> Jour
         decided_by=decisive.decided_by,
         data_kinds=decisive.data_kinds,
         deny_reasons=deny_reasons,
+        notices=tuple(dict(n, leg=i) for i, d in enumerate(decisions) for n in d.notices),
     )
     if labels is not None:
         text, text_ja = summary(legs, decisive_index, labels)

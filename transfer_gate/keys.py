@@ -23,7 +23,7 @@ import re
 import secrets
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -261,6 +261,67 @@ class KeyRing:
     @staticmethod
     def _record(row) -> KeyRecord:
         return KeyRecord(row["key_id"], row["role"], row["created_at"], row["revoked_at"], "stored")
+
+
+class BrowserSessions:
+    """Browser sign-ins kept on the server: the signed cookie only names a row, by a random id.
+
+    The id is 32 random bytes and only its SHA-256 is stored, like a key's secret. A session is
+    valid while its row exists, has not ended (sign-out) and has not expired; so signing out
+    ends every copy of the cookie, wherever it was copied to.
+    """
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine  # the table comes from the store's migrations (0004)
+
+    def open(self, key_id: str, lifetime_seconds: float) -> str:
+        """Start a session for `key_id`; return its id, which only the cookie keeps."""
+        session_id = secrets.token_urlsafe(32)
+        now = datetime.now(timezone.utc)
+        try:
+            with self.engine.execution_options(log_write=True).begin() as conn:
+                # Sessions long expired are of no use to anyone: each sign-in sweeps them away.
+                conn.execute(browser_sessions.delete().where(browser_sessions.c.expires_at < _stamp(now)))
+                conn.execute(browser_sessions.insert().values(
+                    session_hash=_session_hash(session_id), key_id=key_id, created_at=_stamp(now),
+                    expires_at=_stamp(now + timedelta(seconds=lifetime_seconds)), ended_at=None))
+        except sa.exc.SQLAlchemyError as exc:
+            raise KeyStoreUnavailable(f"the session could not be stored: {exc.__class__.__name__}") from exc
+        return session_id
+
+    def key_of(self, session_id) -> str | None:
+        """Return the key id of a live session (not ended, not expired), or None."""
+        if not isinstance(session_id, str) or not 20 <= len(session_id) <= 100:
+            return None
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(browser_sessions).where(
+                    browser_sessions.c.session_hash == _session_hash(session_id))).mappings().first()
+        except sa.exc.SQLAlchemyError as exc:
+            raise KeyStoreUnavailable(f"the session table could not be read: {exc.__class__.__name__}") from exc
+        if row is None or row["ended_at"] is not None or row["expires_at"] <= _stamp(datetime.now(timezone.utc)):
+            return None
+        return row["key_id"]
+
+    def end(self, session_id) -> None:
+        """End a session (sign-out): no copy of its cookie signs anyone in again."""
+        if not isinstance(session_id, str):
+            return
+        try:
+            with self.engine.execution_options(log_write=True).begin() as conn:
+                conn.execute(browser_sessions.update().where(
+                    browser_sessions.c.session_hash == _session_hash(session_id),
+                    browser_sessions.c.ended_at.is_(None)).values(ended_at=_now()))
+        except sa.exc.SQLAlchemyError as exc:
+            raise KeyStoreUnavailable(f"the session could not be ended: {exc.__class__.__name__}") from exc
+
+
+def _session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def announce_first_admin_key(record: KeyRecord, key: str, stream=None) -> None:

@@ -102,6 +102,7 @@ class TransferRequest:
     reference: str | None = None
     exporter_role: str = "controller"
     onward: tuple[Leg, ...] = ()
+    principals_under_16: bool = False
 
     def to_dict(self) -> dict:
         """Return the canonical JSON form: every field, defaults filled in."""
@@ -116,6 +117,7 @@ class TransferRequest:
             "onward": [leg.to_dict() for leg in self.onward],
             "as_of": self.as_of.isoformat(),
             "reference": self.reference,
+            "principals_under_16": self.principals_under_16,
         }
 
 
@@ -287,6 +289,7 @@ class Decision:
     decided_by: str
     data_kinds: tuple[KindResult, ...]
     deny_reasons: tuple[dict, ...] = ()
+    notices: tuple[dict, ...] = ()  # changes ahead: registered law changes not yet in force
     summary: str = ""
     summary_ja: str = ""
 
@@ -309,4 +312,5 @@ class Decision:
             "decided_by": self.decided_by,
             "data_kinds": [k.to_dict(k.kind == self.decided_by) for k in self.data_kinds],
             "deny_reasons": [dict(d) for d in self.deny_reasons],
+            "notices": [dict(n) for n in self.notices],
         }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +23,7 @@ from . import datafiles
 from .citations import CitationRegistry
 from .errors import RuleFileError
 from .facts import ALL_SAFEGUARDS, CONSENTS, EXCEPTIONS, FACTS, RELATIONSHIPS
+from .law_changes import LawChangeRegister
 from .model import DEROGATIONS, PARTY_ROLES, TRANSFER_ASSESSMENTS, Change
 from .taxonomy import Taxonomy
 
@@ -30,8 +31,8 @@ RULE_ID = re.compile(r"^[a-z0-9]+(?:\.[a-z0-9][a-z0-9-]*)+$")
 DURATION = re.compile(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+D)?$")
 PLACEHOLDERS = {"destination", "destination_name", "destination_name_ja", "profile_missing", "profile_missing_ja", "profile_reviewed"}
 DETAILS = {"destination_system", "system", "oecd8_gaps", "government_access", "localization"}
-RULE_KEYS = {"id", "why", "when", "then", "citations", "effective_from", "effective_to"}
-THEN_KEYS = {"route", "not_applicable", "missing", "deny", "reason", "conditions", "records", "remedies"}
+RULE_KEYS = {"id", "why", "when", "then", "citations", "effective_from", "effective_to", "change"}
+THEN_KEYS = {"route", "not_applicable", "missing", "deny", "reason", "conditions", "records", "remedies", "notice"}
 CONDITION_KEYS = {"id", "text", "text_ja", "citations", "recheck_within_days", "on_route", "details", "summary", "summary_ja"}
 RECORDS_KEYS = {"required", "retention", "items", "on_route", "citations"}
 REMEDY_KEYS = {"id", "route", "text", "text_ja", "citations", "fields", "apply"}
@@ -131,9 +132,20 @@ class Rule:
     effective_from: date | None = None
     effective_to: date | None = None
     source: str = ""
+    # A rule tied to an entry of the law-change register decides only from the change's entry
+    # into force (None: not yet set); before that it contributes its `notice` to the answer.
+    change: str | None = None
+    change_in_force: date | None = None
+    notice: Text | None = None
+
+    def awaits_change(self, on: date) -> bool:
+        """Tell whether, on `on`, the rule waits for its registered change to come into force."""
+        return self.change is not None and (self.change_in_force is None or on < self.change_in_force)
 
     def in_force(self, on: date) -> bool:
         """Tell whether the rule applies to a decision evaluated as of `on`."""
+        if self.awaits_change(on):
+            return False
         if self.effective_from and on < self.effective_from:
             return False
         if self.effective_to and on > self.effective_to:
@@ -158,6 +170,7 @@ class Case:
     request: dict
     expect: dict
     file: str
+    switch_on: tuple[str, ...] = ()  # registered changes the case is decided with, as if in force
 
 
 @dataclass(frozen=True)
@@ -221,6 +234,20 @@ class RuleBook:
     taxonomy: Taxonomy
     rulesets: dict[str, Ruleset]
     directory: str
+    changes: LawChangeRegister = field(default_factory=LawChangeRegister.empty)
+
+    def switched_on(self, change_ids) -> "RuleBook":
+        """Return the book as it would be with the given changes in force from the beginning of time.
+
+        The rules keep their ids and conditions, so the compiled matcher serves both books; only
+        the dates differ. Replay uses this to count what a pending change would alter.
+        """
+        ids = frozenset(change_ids)
+        rulesets = {}
+        for name, rs in self.rulesets.items():
+            rules = tuple(replace(r, change_in_force=date.min) if r.change in ids else r for r in rs.rules)
+            rulesets[name] = replace(rs, rules=rules)
+        return replace(self, rulesets=rulesets)
 
     def for_origin(self, origin: str) -> Ruleset | None:
         for rs in self.rulesets.values():
@@ -365,7 +392,7 @@ def _routes_list(value, route_ids, path, item, what) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _load_rule(raw, path, route_ids, citations) -> Rule:
+def _load_rule(raw, path, route_ids, citations, changes: LawChangeRegister) -> Rule:
     rule_id = raw.get("id") if isinstance(raw, dict) else None
     if not rule_id:
         raise RuleFileError(path, f"rule without an id: {raw!r}")
@@ -466,6 +493,17 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
         ))
     if not any((route, not_applicable, missing, deny, conditions, records, remedies)):
         raise RuleFileError(path, "'then' has no effect", rule_id)
+    notice = None
+    if "notice" in then:
+        _keys(then["notice"], {"text", "text_ja"}, path, rule_id, "notice")
+        notice = _text(then["notice"], path, rule_id)
+    change = raw.get("change")
+    if change is not None and change not in changes:
+        raise RuleFileError(path, f"change {change!r} is not in the law-change register (rulesets/law_changes.yaml)",
+                            rule_id)
+    if (change is None) != (notice is None):
+        raise RuleFileError(path, "a rule tied to a registered change needs a notice, and only such a rule has one",
+                            rule_id)
     dates = {}
     for key in ("effective_from", "effective_to"):
         value = raw.get(key)
@@ -476,7 +514,8 @@ def _load_rule(raw, path, route_ids, citations) -> Rule:
         id=rule_id, why=why.strip(), citations=cites, condition=condition, predicate=predicate,
         route=route, not_applicable=not_applicable, missing=tuple(missing), deny=deny, reason=reason,
         conditions=tuple(conditions), records=records, remedies=tuple(remedies),
-        source=str(path), **dates,
+        source=str(path), change=change, change_in_force=changes.get(change).in_force if change else None,
+        notice=notice, **dates,
     )
 
 
@@ -503,7 +542,8 @@ def _load_routes(raw, path, citations) -> tuple[Route, ...]:
     return tuple(routes)
 
 
-def load_ruleset(directory: Path, citations: CitationRegistry, shared_digest: "hashlib._Hash") -> Ruleset:
+def load_ruleset(directory: Path, citations: CitationRegistry, shared_digest: "hashlib._Hash",
+                 changes: LawChangeRegister | None = None) -> Ruleset:
     """Load one ruleset directory, validating every rule and case file."""
     meta_path = directory / "ruleset.yaml"
     meta = _yaml(meta_path)
@@ -520,7 +560,7 @@ def load_ruleset(directory: Path, citations: CitationRegistry, shared_digest: "h
         if not isinstance(raw, list):
             raise RuleFileError(path, "a rule file is a list of rules")
         for item in raw:
-            rule = _load_rule(item, path, route_ids, citations)
+            rule = _load_rule(item, path, route_ids, citations, changes or LawChangeRegister.empty())
             if rule.id in seen:
                 raise RuleFileError(path, f"rule id also used in {seen[rule.id]}", rule.id)
             seen[rule.id] = str(path)
@@ -530,10 +570,16 @@ def load_ruleset(directory: Path, citations: CitationRegistry, shared_digest: "h
     cases = []
     for path in sorted((directory / "cases").glob("*.yaml")):
         for i, raw in enumerate(_yaml(path) or []):
-            if not isinstance(raw, dict) or set(raw) - {"name", "source", "request", "expect"} or "request" not in raw or "expect" not in raw:
-                raise RuleFileError(path, "a case has name, source, request and expect", f"case {i + 1}")
+            if not isinstance(raw, dict) or set(raw) - {"name", "source", "request", "expect", "switch_on"} \
+                    or "request" not in raw or "expect" not in raw:
+                raise RuleFileError(path, "a case has name, source, request, expect and optionally switch_on",
+                                    f"case {i + 1}")
+            switch_on = raw.get("switch_on") or []
+            if not isinstance(switch_on, list) or any(c not in (changes or ()) for c in switch_on):
+                raise RuleFileError(path, "switch_on lists ids of the law-change register", f"case {i + 1}")
             cases.append(Case(name=raw.get("name") or f"{path.stem} #{i + 1}", source=raw.get("source", ""),
-                              request=raw["request"], expect=raw["expect"], file=str(path)))
+                              request=raw["request"], expect=raw["expect"], file=str(path),
+                              switch_on=tuple(switch_on)))
     default_deny = None
     if "default_deny" in meta:
         d = meta["default_deny"]
@@ -557,14 +603,18 @@ def load_rulebook(directory) -> RuleBook:
         raise RuleFileError(directory, "rulesets directory not found")
     citations = CitationRegistry.load(directory / "citations.yaml")
     taxonomy = Taxonomy.load(directory / "taxonomy.yaml", citations)
+    changes = LawChangeRegister.load(directory / "law_changes.yaml", citations)
     shared = hashlib.sha256()
     shared.update(b"citations.yaml\0" + citations.source + b"\0taxonomy.yaml\0" + taxonomy.source + b"\0")
+    if changes.source:  # switching a change on (its in_force date) changes every ruleset's answers
+        shared.update(b"law_changes.yaml\0" + changes.source + b"\0")
     rulesets = {}
     for sub in sorted(p for p in directory.iterdir() if (p / "ruleset.yaml").is_file()):
-        rs = load_ruleset(sub, citations, shared)
+        rs = load_ruleset(sub, citations, shared, changes)
         if rs.name in rulesets:
             raise RuleFileError(sub, f"ruleset name {rs.name!r} used twice")
         rulesets[rs.name] = rs
     if not rulesets:
         raise RuleFileError(directory, "no ruleset directories (with a ruleset.yaml) found")
-    return RuleBook(citations=citations, taxonomy=taxonomy, rulesets=rulesets, directory=str(directory))
+    return RuleBook(citations=citations, taxonomy=taxonomy, rulesets=rulesets, directory=str(directory),
+                    changes=changes)

@@ -12,6 +12,7 @@ permanent case beside the rules.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +22,7 @@ import yaml
 
 from . import scenarios, service
 from .errors import RequestInvalid, UnknownCountry
-from .model import Basis, Recipient, default_role
+from .model import Basis, Recipient, TransferRequest, default_role
 
 metadata = sa.MetaData()
 saved_scenarios = sa.Table(
@@ -166,7 +167,8 @@ def changes(before: dict, after: dict) -> list[dict]:
 def compact_request(body: dict) -> dict:
     """Drop what the contract defaults anyway (nulls, default values), as the case files are written."""
     defaults = {"recipient": _defaults(Recipient()), "basis": _defaults(Basis())}
-    top = {"exporter_role": "controller"}
+    top = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+           for f in dataclasses.fields(TransferRequest) if f.default is not dataclasses.MISSING}
     out = {}
     for key, value in body.items():
         if key in defaults:
@@ -179,7 +181,7 @@ def compact_request(body: dict) -> dict:
         elif key == "onward":
             if value:  # each leg compacted like the top level; no legs is the default
                 out[key] = [compact_request(leg) for leg in value]
-        elif value is not None and value != top.get(key):
+        elif value is not None and (key not in top or value != top[key]):
             out[key] = value
     return out
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 EXPECT_KEYS = {
     "outcome", "route", "decided_by", "conditions", "no_conditions", "citations", "records",
-    "rules", "absent_rules", "paths", "missing", "remedies", "deny_reasons", "regime",
+    "rules", "absent_rules", "paths", "missing", "remedies", "deny_reasons", "notices", "no_notices", "regime",
     "summary", "summary_ja", "deny_reason_text", "deny_reason_citations", "remedy_order",
     "legs", "decided_by_leg",
 }
@@ -69,6 +69,13 @@ def check(expect: dict, answer: dict, allowed=EXPECT_KEYS) -> list[str]:
     for rid in expect.get("deny_reasons", []):
         if rid not in reasons:
             problems.append(f"deny reason {rid} missing (got {sorted(reasons)})")
+    notices = {n["change"] for n in answer.get("notices", [])}
+    for change in expect.get("notices", []):
+        if change not in notices:
+            problems.append(f"notice of change {change} missing (got {sorted(notices)})")
+    for change in expect.get("no_notices", []):
+        if change in notices:
+            problems.append(f"notice of change {change} present but not expected")
     for key in ("summary", "summary_ja"):
         if key in expect and expect[key] not in answer.get(key, ""):
             problems.append(f"{key}: no {expect[key]!r} in {answer.get(key)!r}")

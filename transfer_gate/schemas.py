@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta, timezone
+
 import pycountry
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
 
@@ -33,9 +35,25 @@ def Text(**kw):
     return fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=MAX_TEXT), storable], **kw)
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true and false only: never "yes", 1, 0 or 1.0 (which equal True and False in Python)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not bool:
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def Bool(**kw):
     """A boolean that accepts only JSON true and false, never "yes" or 1."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kw)
+    return StrictBoolean(**kw)
+
+
+# The dates a decision may be asked for (`as_of`): country profiles and rules say nothing
+# useful outside it, and dates far out (year 1, 9999) are mistakes, not questions.
+AS_OF_RANGE = (date(2000, 1, 1), date(2100, 12, 31))
+# The largest position the log's BIGINT can hold: a cursor beyond it cannot name an entry.
+MAX_CURSOR = 2**63 - 1
 
 
 class RecipientSchema(Schema):
@@ -96,8 +114,11 @@ class TransferRequestSchema(Schema):
     recipient = fields.Nested(RecipientSchema, load_default=lambda: RecipientSchema().load({}))
     basis = fields.Nested(BasisSchema, load_default=lambda: BasisSchema().load({}))
     onward = fields.List(fields.Nested(LegSchema), load_default=list, validate=validate.Length(max=MAX_ONWARD))
-    as_of = fields.Date(allow_none=True, load_default=None)
+    as_of = fields.Date(allow_none=True, load_default=None, validate=validate.Range(
+        *AS_OF_RANGE, error="Must be a date from {min} to {max}."))
     reference = Text()
+    # Some principals are children under 16 (the 2026 amendment's legal-representative regime).
+    principals_under_16 = Bool(load_default=False)
 
     def __init__(self, categories=(), **kw):
         super().__init__(**kw)
@@ -168,6 +189,8 @@ class LogTime(fields.Field):
     """A date (`2026-11-27`) or an ISO 8601 date-time with an offset or `Z`, returned as UTC datetime.
 
     A date bound covers the whole day: `from` starts at its first instant, `to` ends with its last.
+    A bound beyond what a datetime can hold in UTC (`to=9999-12-31`, `from=0001-01-01T00:00+14:00`)
+    is clamped to the first or last representable instant: it means "no bound", not an error.
     """
 
     def __init__(self, end_of_day: bool, **kw):
@@ -175,21 +198,28 @@ class LogTime(fields.Field):
         self.end_of_day = end_of_day
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from datetime import date, datetime, time, timedelta, timezone
-
         if not isinstance(value, str):
             raise ValidationError("Not a date or date-time.")
         try:
             if len(value) == 10:
                 day = date.fromisoformat(value)
                 start = datetime.combine(day, time(), timezone.utc)
-                return start + timedelta(days=1, microseconds=-1) if self.end_of_day else start
+                if not self.end_of_day:
+                    return start
+                try:
+                    return start + timedelta(days=1, microseconds=-1)
+                except OverflowError:
+                    return datetime.max.replace(tzinfo=timezone.utc)
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise ValidationError("Not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SSZ).") from None
         if moment.tzinfo is None:
             raise ValidationError("A date-time needs a time zone (Z or +09:00).")
-        return moment.astimezone(timezone.utc)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:  # only at the ends of the calendar: the offset moves it past year 1 or 9999
+            edge = datetime.min if moment.year == 1 else datetime.max
+            return edge.replace(tzinfo=timezone.utc)
 
 
 class DecisionFilterSchema(Schema):
@@ -204,14 +234,14 @@ class DecisionFilterSchema(Schema):
     destination = fields.String(load_default=None)
     route = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z_]{1,40}$",
                                                                        error="Not a route name."))
-    reference = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TEXT))
-    caller = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TEXT))
+    reference = fields.String(load_default=None, validate=[validate.Length(min=1, max=MAX_TEXT), storable])
+    caller = fields.String(load_default=None, validate=[validate.Length(min=1, max=MAX_TEXT), storable])
     records = fields.String(load_default=None, validate=validate.OneOf(["required", "not_required"]))
     # The regime of the top-level transfer (a journey's first leg): contract §8.3's names, or the
     # ruleset's name as the log stores it (the regime's in lower case).
     regime = fields.String(load_default=None, validate=validate.OneOf(REGIMES + tuple(r.lower() for r in REGIMES)))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    cursor = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=0, max=MAX_CURSOR))
     order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
 
     @validates("destination")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from time import perf_counter
@@ -11,7 +13,7 @@ from marshmallow import ValidationError
 from ulid import ULID
 
 from . import engine, journeys
-from .decision_log import DecisionLog, entry_for
+from .decision_log import NO_MASK, DecisionLog, entry_for
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
 from .model import Basis, Leg, Recipient, TransferRequest, default_role
@@ -118,6 +120,7 @@ def validate(rt: Runtime, payload) -> TransferRequest:
         reference=data["reference"],
         onward=tuple(Leg(destination=leg["destination"], recipient=_recipient(leg["recipient"]), basis=_basis(leg["basis"]))
                      for leg in data["onward"]),
+        principals_under_16=data["principals_under_16"],
     )
 
 
@@ -231,6 +234,27 @@ def _respond(rt: Runtime, request: TransferRequest) -> dict:
     return body
 
 
+def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: str, role: str | None,
+                request_id: str | None = None) -> dict:
+    """Build the log row of a decision, proving first that the answer can be sent and the row stored.
+
+    Raise RequestInvalid when either cannot be (text that UTF-8 or PostgreSQL refuses), before
+    anything is logged: a decision is logged only when it can also be returned.
+    """
+    row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK,
+                    request_id=request_id)
+    try:
+        json.dumps(response, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        for value in row.values():
+            if isinstance(value, str):
+                value.encode("utf-8")
+                if "\x00" in value:
+                    raise ValueError("PostgreSQL cannot store NUL in text")
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
+    return row
+
+
 def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False,
            request_id: str | None = None) -> dict:
     """Validate, evaluate, log, return. A decision that cannot be logged is not returned (LogUnavailable).
@@ -239,8 +263,9 @@ def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_ru
     """
     request = validate(rt, payload)
     response = _respond(rt, request)
+    row = _logged_row(rt, request, response, caller, role, request_id)
     if not dry_run:
-        rt.log.append([entry_for(request.to_dict(), response, caller, role, rt.log.mask, request_id=request_id)])
+        rt.log.append([row])
         rt.observer.decided(response)
     return response
 
@@ -250,18 +275,20 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
                  request_id: str | None = None) -> list[dict]:
     """Decide each request in order; a bad item gets its problem document in place.
 
-    All decisions of a batch are logged in one transaction: either every one is logged and
-    returned, or LogUnavailable is raised and none is.
+    Every answer is built, and every row proven storable, before anything is logged; then all
+    decisions of the batch are logged in one transaction: either every one is logged and
+    returned, or LogUnavailable (or EngineFailure, before logging) is raised and none is.
     """
     out, rows = [], []
     for payload in payloads:
         try:
             request = validate(rt, payload)
             response = _respond(rt, request)
+            row = _logged_row(rt, request, response, caller, role, request_id)
         except (RequestInvalid, UnknownCountry) as exc:
             out.append(problem(exc))
             continue
-        rows.append(entry_for(request.to_dict(), response, caller, role, rt.log.mask, request_id=request_id))
+        rows.append(row)
         out.append(response)
     if rows and not dry_run:
         rt.log.append(rows)
@@ -307,16 +334,22 @@ def log_filter(args: Mapping, empty_is_absent: bool = True) -> LogFilter:
     except ValidationError as err:
         raise RequestInvalid(flatten_errors(err.messages), detail="The filters are invalid.") from None
     criteria = {k: data[k] for k in ("outcome", "destination", "route", "reference", "caller") if data[k] is not None}
-    if data["from_"] is not None:
-        criteria["since"] = data["from_"].strftime(TIMESTAMP)
-    if data["to"] is not None:  # inclusive: everything up to and including that instant
-        criteria["until"] = (data["to"] + timedelta(microseconds=1)).strftime(TIMESTAMP)
+    if data["from_"] is not None and data["from_"] > datetime.min.replace(tzinfo=timezone.utc):
+        criteria["since"] = _logged_time(data["from_"])
+    if data["to"] is not None and data["to"] < datetime.max.replace(tzinfo=timezone.utc):
+        # inclusive: everything up to and including that instant
+        criteria["until"] = _logged_time(data["to"] + timedelta(microseconds=1))
     if data["records"] is not None:
         criteria["records_required"] = data["records"] == "required"
     if data["regime"] is not None:  # the log's ruleset_name: the ruleset of the top-level transfer
         criteria["ruleset_name"] = data["regime"].lower()
     keep = {k: v for k, v in given.items() if k not in ("cursor",)}
     return LogFilter(criteria, data["limit"], data["cursor"], data["order"] == "desc", keep)
+
+
+def _logged_time(moment: datetime) -> str:
+    """Format a UTC instant as the log stores it; isoformat, unlike strftime, pads years before 1000."""
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def find_decisions(rt: Runtime, flt: LogFilter) -> dict:
@@ -332,6 +365,72 @@ def all_decisions(rt: Runtime, flt: LogFilter) -> Iterator[dict]:
     return rt.log.scan(**flt.criteria)
 
 
+DECISION_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID in Crockford's base32, as str(ULID()) writes it
+
+
 def logged_decision(rt: Runtime, decision_id: str) -> dict | None:
-    """Return one logged decision with its request, or None."""
+    """Return one logged decision with its request, or None (also for anything that is not a decision id)."""
+    if not isinstance(decision_id, str) or not DECISION_ID.fullmatch(decision_id):
+        return None
     return rt.log.get(decision_id)
+
+
+# --------------------------------------------------------------------------- the law watch
+
+LAW_WATCH_DAYS = 90  # how far back the law watch replays logged decisions
+LAW_WATCH_MAX_ENTRIES = 20_000  # at most this many of them (the newest); the answer says when it stopped
+
+
+def law_watch(rt: Runtime, today: date | None = None) -> dict:
+    """Pending and recent law changes, each with how many recent logged decisions it would change.
+
+    For a change that is not yet in force and has rules tied to it, the logged decisions of the
+    last LAW_WATCH_DAYS days are replayed under the rules as they will be with that change
+    switched on; a decision counts when its outcome, route or conditions would differ (the
+    notice a change adds today is not a difference). In-force changes are listed without a count:
+    the decisions already apply them. Curated country profiles whose review (or one of whose
+    sections) is older than profiles' staleness limit are listed too.
+    """
+    from . import replay as replaying
+
+    today = today or rt.clock().date()
+    since = (today - timedelta(days=LAW_WATCH_DAYS)).strftime(TIMESTAMP)
+    entries = rt.log.query(since=since, newest_first=True, limit=LAW_WATCH_MAX_ENTRIES) if rt.log else []
+    tied = {}
+    for rs in rt.book.rulesets.values():
+        for rule in rs.rules:
+            if rule.change:
+                tied.setdefault(rule.change, []).append(rule.id)
+    changes = []
+    for change in rt.book.changes:
+        item = change.to_dict(today)
+        item["rules"] = sorted(tied.get(change.id, []))
+        item["decisions_changed"] = None
+        if item["status"] != "in_force" and item["rules"]:
+            under = Runtime(rt.book.switched_on([change.id]), rt.profiles, rt.matcher, None, rt.clock)
+            report = replaying.replay(under, entries)
+            item["decisions_changed"] = len(report.changes)
+            item["transitions"] = dict(sorted(report.transitions.items()))
+        changes.append(item)
+    order = {"pending": 0, "scheduled": 1, "in_force": 2}
+    changes.sort(key=lambda c: (order[c["status"]], c["in_force"] or "9999"))
+    return {
+        "as_of": today.isoformat(),
+        "window_days": LAW_WATCH_DAYS,
+        "decisions_examined": len(entries),
+        "examined_all": len(entries) < LAW_WATCH_MAX_ENTRIES,
+        "changes": changes,
+        "stale_profiles": stale_profiles(rt, today),
+    }
+
+
+def stale_profiles(rt: Runtime, today: date) -> list[dict]:
+    """Curated country profiles with a section whose review is out of date on `today`."""
+    out: dict[str, dict] = {}
+    for stale in rt.profiles.stale_sections(today, curated_only=True):
+        item = out.setdefault(stale.code, {"code": stale.code, "name": stale.name, "name_ja": stale.name_ja,
+                                           "sections": []})
+        item["sections"].append({"section": stale.section,
+                                 "reviewed": stale.reviewed.isoformat() if stale.reviewed else None,
+                                 "due": stale.due.isoformat() if stale.due else None})
+    return list(out.values())

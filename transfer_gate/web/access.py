@@ -8,8 +8,9 @@ someone decides who may use it.
   problem documents (401 no or unknown key, 403 wrong role). A browser session does not
   authenticate the API: the API is exempt from CSRF checks, so accepting cookies there would
   let any web page make a signed-in officer's browser decide in the company's name.
-- Browser pages use the signed session set by ``/signin``; an anonymous visitor is redirected
-  to the sign-in page, a wrong role gets a 403 page.
+- Browser pages use the signed session set by ``/signin``, which names a session kept on the
+  server (`keys.BrowserSessions`): sign-out ends it there, so a copied cookie stops working.
+  An anonymous visitor is redirected to the sign-in page, a wrong role gets a 403 page.
 
 The hook sets ``g.caller = (key id, role)``, which `web.identity.caller()` hands to the views.
 """
@@ -19,10 +20,13 @@ from __future__ import annotations
 from flask import Flask, current_app, g, has_request_context, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import MethodNotAllowed, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
-from ..keys import ROLES, Identity, KeyRing, KeyStoreUnavailable, announce_first_admin_key, parse_configured_keys
+from ..keys import (ROLES, BrowserSessions, Identity, KeyRing, KeyStoreUnavailable, announce_first_admin_key,
+                    parse_configured_keys)
+from ..rate_limits import CountersUnavailable, FailureLimiter
 from .problems import problem_body, respond
 
 # Endpoints anyone may reach, signed in or not.
@@ -31,13 +35,13 @@ ANONYMOUS = frozenset({"api.healthz", "api.readyz", "openapi.spec", "account.sig
                        "ui.switch_language"})
 ANONYMOUS |= {"metrics.scrape"}  # no key: the view answers only the configured addresses (web/metrics.py)
 
-_READ_REFERENCE = {"api.get_country", "api.list_rulesets"}
+_READ_REFERENCE = {"api.get_country", "api.list_rulesets", "api.list_law_changes"}
 _DECIDE = {"api.create_decision", "api.create_batch"}
 # What each role may reach besides ANONYMOUS. "bp.*" grants every endpoint of blueprint bp.
 GRANTS: dict[str, frozenset[str]] = {
     "app": frozenset(_DECIDE | _READ_REFERENCE),
-    "officer": frozenset(_DECIDE | _READ_REFERENCE | {"ui.*"}),
-    "auditor": frozenset({"api.get_decision", "api.list_decisions", "audit.*"} | _READ_REFERENCE),
+    "officer": frozenset(_DECIDE | _READ_REFERENCE | {"ui.*", "law_watch.*"}),
+    "auditor": frozenset({"api.get_decision", "api.list_decisions", "audit.*", "law_watch.*"} | _READ_REFERENCE),
     "admin": frozenset({"keys.*"} | _READ_REFERENCE),
 }
 
@@ -92,16 +96,68 @@ def bearer_key() -> str | None:
     return key.strip() or None
 
 
+def sessions(app: Flask | None = None) -> BrowserSessions:
+    return (app or current_app).extensions["transfer_gate.sessions"]
+
+
 def session_identity() -> Identity | None:
-    """Return the signed-in browser user if their key is still active; forget a revoked one."""
+    """Return the signed-in browser user if their session is live and their key still active; forget anything else.
+
+    The cookie is signed, but a signed cookie alone would outlive sign-out: the session it
+    names must also still be open on the server (ended at sign-out, expired after
+    PERMANENT_SESSION_LIFETIME).
+    """
     key_id = session.get("key_id")
     if key_id is None:
+        return None
+    if sessions().key_of(session.get("sid")) != key_id:
+        session.clear()
         return None
     identity = keyring().active(key_id)
     if identity is None or identity.role not in HOME:
         session.clear()
         return None
     return identity
+
+
+def limiter(app: Flask | None = None) -> FailureLimiter:
+    return (app or current_app).extensions["transfer_gate.limiter"]
+
+
+def _bucket(scope: str) -> str:
+    # The client's address as the service sees it: behind TRUSTED_PROXIES, the one the proxy reports.
+    return f"{scope}:{request.remote_addr or 'unknown'}"
+
+
+def failures_wait(scope: str) -> int | None:
+    """Seconds the client must wait before trying a key again at `scope` ("api", "signin"), or None.
+
+    The limits protect; they are not what keeps keys safe (256 random bits do that). So a store
+    that cannot count answers "no wait" and says so in the log, rather than refusing everyone.
+    """
+    config = current_app.config
+    try:
+        return limiter().retry_after(_bucket(scope), config["RATE_LIMIT_FAILURES"], config["RATE_LIMIT_WINDOW"])
+    except CountersUnavailable as exc:
+        current_app.logger.warning("rate limit not checked: %s", exc)
+        return None
+
+
+def count_failure(scope: str) -> int | None:
+    """Count a failed key from this client at `scope`; return the wait if that reached the limit."""
+    config = current_app.config
+    try:
+        return limiter().failed(_bucket(scope), config["RATE_LIMIT_FAILURES"], config["RATE_LIMIT_WINDOW"])
+    except CountersUnavailable as exc:
+        current_app.logger.warning("failed key not counted: %s", exc)
+        return None
+
+
+def too_many_failures(wait: int):
+    """The API's 429: a problem document with Retry-After."""
+    return respond(problem_body(429, "Too many requests",
+                                f"Too many unknown or revoked API keys came from this address. Retry after {wait} s.",
+                                "too-many-failures"), {"Retry-After": str(wait)})
 
 
 def _unauthenticated(api: bool, presented: bool):
@@ -137,12 +193,19 @@ def store_unavailable(exc: KeyStoreUnavailable):
 def guard():
     """Authenticate the caller and refuse what their role may not reach (the before_request hook)."""
     endpoint = request.endpoint
-    if endpoint in ANONYMOUS:
+    if endpoint in ANONYMOUS or isinstance(request.routing_exception, MethodNotAllowed):
+        # A method no route accepts (TRACE, or GET of the batch) is a 405 for anyone: redirecting
+        # it to the sign-in page, or asking for a key, would suggest it could ever be answered.
         return None
     api = _is_api()
     if api:
         key = bearer_key()
+        wait = failures_wait("api") if key is not None else None
+        if wait is not None:
+            return too_many_failures(wait)
         identity = keyring().authenticate(key)
+        if identity is None and key is not None:
+            count_failure("api")
     else:
         key = None
         identity = session_identity()
@@ -182,11 +245,20 @@ class SessionCookies(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
 
+class StoredInteger(IntegerConverter):
+    """`<int:…>` route parameters within the stores' BIGINT: a larger id matches no route (404), never a 500."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app: Flask) -> None:
     """Load the keys, make sure the service is never open, and install the hooks."""
     engine = app.extensions["transfer_gate"].log.engine
     ring = KeyRing(engine, parse_configured_keys(app.config["API_KEYS"]))
     app.extensions["transfer_gate.keys"] = ring
+    app.extensions["transfer_gate.sessions"] = BrowserSessions(engine)
+    app.extensions["transfer_gate.limiter"] = FailureLimiter(engine)
     first = ring.create_first_admin_key() if app.config["CREATE_FIRST_ADMIN_KEY"] else None
     if first is not None:
         record, key = first
@@ -194,6 +266,7 @@ def init_app(app: Flask) -> None:
         app.logger.warning("no API key was configured: created the first admin key %s (printed once to stderr)",
                            record.key_id)
     app.session_interface = SessionCookies()
+    app.url_map.converters["int"] = StoredInteger
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

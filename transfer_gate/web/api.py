@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
 from .. import service
 from ..errors import RequestInvalid
+from ..schemas import AS_OF_RANGE
 from .identity import caller
 from .problems import problem_body, problem_for, respond
 from .tracing import request_id
@@ -21,19 +23,89 @@ def runtime() -> service.Runtime:
 
 
 def json_body():
-    """Return the parsed JSON body; 415 unless it is JSON, 400 when it does not parse."""
+    """Return the parsed JSON body; 415 unless it is JSON, 413 over the limit, 400 when it does not parse.
+
+    Stricter than json.loads: a repeated key is an error (never "the last one wins"), and an
+    object key must be text the service can echo and store (no NUL, no unpaired surrogate).
+    """
     if not request.is_json:
         raise UnsupportedMediaType("Send the request as application/json.")
+    raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body is read up to the limit and silently cut there: reaching it means "too large".
+        raise RequestEntityTooLarge()
     try:
-        data = request.get_json(silent=True)
+        data = json.loads(raw, object_pairs_hook=_object)
     except RecursionError:
         # Python's json parser recurses per nesting level; a body of 100,000 '[' exhausts the stack.
         raise BadRequest("The body is nested too deeply.") from None
-    if data is None:
-        raw = request.get_data(cache=True)
-        if raw.strip() != b"null":
-            raise BadRequest("The body is not valid JSON.")
+    except ValueError:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
+        raise BadRequest("The body is not valid JSON.") from None
+    errors = bad_keys(data)
+    if errors:
+        raise MalformedBody(errors)
     return data
+
+
+class MalformedBody(BadRequest):
+    """A body that parses as JSON but repeats a key or has a key that cannot be stored (400, naming each)."""
+
+    description = "The body repeats a key, or has a key that cannot be stored."
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__()
+        self.errors = errors
+
+
+class _Pairs(dict):
+    """An object as parsed, remembering the keys it repeated."""
+
+    repeated: tuple = ()
+
+
+def _object(pairs):
+    obj = _Pairs(pairs)
+    if len(obj) != len(pairs):
+        seen, repeated = set(), []
+        for key, _value in pairs:
+            if key in seen and key not in repeated:
+                repeated.append(key)
+            seen.add(key)
+        obj.repeated = tuple(repeated)
+    return obj
+
+
+def _shown(key: str) -> str:
+    """A key as it can be shown in a path: unprintable characters escaped (\\x00, \\udc80)."""
+    return key if key.isprintable() else repr(key)[1:-1]
+
+
+def bad_keys(body) -> dict[str, list[str]]:
+    """Name every repeated or unstorable object key in a parsed body, by its escaped path.
+
+    A loop, not recursion: the parser accepts nesting close to Python's recursion limit.
+    """
+    errors: dict[str, list[str]] = {}
+    stack = [(body, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for key in getattr(value, "repeated", ()):
+                errors.setdefault(_join(path, key), []).append("This key appears more than once in the object.")
+            for key, item in value.items():
+                if "\x00" in key or any("\ud800" <= ch <= "\udfff" for ch in key):
+                    errors.setdefault(_join(path, key), []).append(
+                        "The key contains a character that cannot be stored (NUL or an unpaired UTF-16 surrogate).")
+                else:
+                    stack.append((item, _join(path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path or '$'}[{i}]") for i, item in enumerate(value))
+    return dict(sorted(errors.items()))
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{_shown(key)}" if path else _shown(key)
 
 
 @bp.post("/v1/decisions")
@@ -128,7 +200,7 @@ def create_batch():
                                                       request_id=request_id())})
 
 
-@bp.get("/v1/decisions/<decision_id>")
+@bp.get("/v1/decisions/<string(length=26):decision_id>")  # a ULID; never "batch"
 def get_decision(decision_id):
     """Return a logged decision with the request it answered.
     ---
@@ -221,6 +293,8 @@ def get_country(code):
             as_of = date.fromisoformat(as_of)
         except ValueError:
             raise RequestInvalid({"as_of": ["Not a valid date (YYYY-MM-DD)."]}) from None
+        if not AS_OF_RANGE[0] <= as_of <= AS_OF_RANGE[1]:  # the same range a decision may be asked for
+            raise RequestInvalid({"as_of": [f"Must be a date from {AS_OF_RANGE[0]} to {AS_OF_RANGE[1]}."]})
     return jsonify(service.country(runtime(), code.upper(), as_of))
 
 
@@ -239,6 +313,28 @@ def list_rulesets():
               schema: {$ref: '#/components/schemas/RulesetList'}
     """
     return jsonify({"rulesets": service.rulesets(runtime())})
+
+
+@bp.get("/v1/law-changes")
+def list_law_changes():
+    """Pending and recent changes of the law the rules encode, and what each would change.
+    ---
+    get:
+      tags: [reference]
+      summary: The law watch
+      description: >-
+        Every entry of the law-change register with its status on today's date (pending: promulgated,
+        entry into force still to be set; scheduled; in_force), sources and confidence, the rules tied
+        to it, and — for a change not yet in force — how many decisions logged in the last 90 days
+        would change once it is switched on. Curated country profiles whose review is stale are listed.
+      responses:
+        200:
+          description: The law watch.
+          content:
+            application/json:
+              schema: {type: object}
+    """
+    return jsonify(service.law_watch(runtime()))
 
 
 @bp.get("/healthz")

@@ -32,18 +32,21 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 # name: (status, description, problem schema)
 RESPONSES = {
-    "MalformedJson": (400, "The body is not valid JSON.", "Problem"),
+    "MalformedJson": (400, "The body is not valid JSON, repeats a key in an object, or has a key that cannot be "
+                           "stored; `errors` names each such key.", "Problem"),
     "Unauthorized": (401, "No API key was sent, or the key is unknown or revoked.", "Problem"),
     "Forbidden": (403, "The key's role may not use this operation.", "Problem"),
     "NotFound": (404, "Nothing has this id or code.", "Problem"),
     "BodyTooLarge": (413, "The body is larger than the configured limit (1 MiB by default).", "Problem"),
     "NotJson": (415, "The body is not declared as application/json.", "Problem"),
     "InvalidRequest": (422, "Invalid fields, each named in `errors` with its messages.", "ValidationProblem"),
+    "TooManyFailures": (429, "Too many unknown or revoked keys came from this address: wait the seconds in "
+                             "`Retry-After`.", "Problem"),
     "InternalError": (500, "The request could not be completed; nothing was decided or changed.", "Problem"),
     "Unavailable": (503, "A store the operation needs (decision log, keys) cannot be used now; retry later.",
                     "Problem"),
 }
-STANDARD = {"protected": ("Unauthorized", "Forbidden", "Unavailable"), "all": ("InternalError",)}
+STANDARD = {"protected": ("Unauthorized", "Forbidden", "TooManyFailures", "Unavailable"), "all": ("InternalError",)}
 
 SCHEMAS = {
     "LegDecision": answers.LegDecisionSchema,

@@ -12,12 +12,27 @@ MEDIA_TYPE = "application/problem+json"
 
 
 def problem_body(status: int, title: str, detail: str, slug: str | None = None, errors=None, **extra) -> dict:
-    """Build a problem document; `errors` maps field paths to lists of messages."""
-    body = {"type": PROBLEM_BASE + slug if slug else "about:blank", "title": title, "status": status, "detail": detail}
+    """Build a problem document; `errors` maps field paths to lists of messages.
+
+    Paths and messages may echo what the caller sent: anything that could not be encoded as
+    UTF-8 (an unpaired surrogate) is escaped, so the document itself can always be sent.
+    """
+    body = {"type": PROBLEM_BASE + slug if slug else "about:blank", "title": title, "status": status,
+            "detail": encodable(detail)}
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = {encodable(str(path)): [encodable(str(m)) for m in messages]
+                          for path, messages in errors.items()}
     body.update(extra)
     return body
+
+
+def encodable(text: str) -> str:
+    """Return `text` with whatever UTF-8 cannot encode (unpaired surrogates) escaped as \\udXXX."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def problem_for(exc: TransferGateError) -> dict:
@@ -64,7 +79,8 @@ def init_app(app: Flask) -> None:
             return exc
         slugs = {400: "malformed-json", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large",
                  415: "unsupported-media-type"}
-        return respond(problem_body(exc.code or 500, exc.name, exc.description or exc.name, slugs.get(exc.code)),
+        return respond(problem_body(exc.code or 500, exc.name, exc.description or exc.name, slugs.get(exc.code),
+                                    getattr(exc, "errors", None)),
                        {"Allow": exc.get_response().headers.get("Allow")} if exc.code == 405 else None)
 
     @app.errorhandler(Exception)

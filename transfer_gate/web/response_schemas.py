@@ -121,6 +121,22 @@ class DenyReasonSchema(Schema):
     leg = fields.Integer(metadata={"description": "In a journey's combined answer: the leg the reason comes from."})
 
 
+class NoticeSchema(Schema):
+    """A change ahead: a registered law change not yet in force that would touch this answer."""
+
+    change = Text(metadata={"description": "The id of the change in the law-change register (GET /v1/law-changes)."})
+    title = Text()
+    title_ja = Text()
+    status = Text(validate=validate.OneOf(["pending", "scheduled"]))
+    in_force = Nullable(fields.Date, metadata={"description": "null while the date is still to be set."})
+    text = Text()
+    text_ja = Text()
+    citations = Texts()
+    rule = Text()
+    data_kinds = Texts()
+    leg = fields.Integer(metadata={"description": "In a journey: the leg (0 = the top-level transfer) the notice is for."})
+
+
 class DecisionSchema(Schema):
     """The answer to a request (contract §3, with this service's additions)."""
 
@@ -144,6 +160,8 @@ class DecisionSchema(Schema):
     data_kinds = fields.List(fields.Nested(KindResultSchema), required=True)
     deny_reasons = fields.List(fields.Nested(DenyReasonSchema), required=True, metadata={
         "description": "Non-empty on every deny: each reason a sentence with its citations, the first the headline."})
+    notices = fields.List(fields.Nested(NoticeSchema), required=True, metadata={
+        "description": "Changes ahead: registered law changes not yet in force that would change this answer."})
     evaluated_at = Text()
     as_of = fields.Date(required=True)
     legs = fields.List(fields.Nested(lambda: LegDecisionSchema()), metadata={

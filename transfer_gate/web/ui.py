@@ -75,6 +75,7 @@ NAVIGATION = (
     ("ui.scenarios", _l("Scenario library"), ("ui.scenarios", "ui.run_scenarios")),
     ("ui.country_list", _l("Countries"), ("ui.country_list", "ui.country")),
     ("audit.decisions", _l("Audit"), ()),
+    ("law_watch.page", _l("Law watch"), ()),
 )
 
 
