@@ -150,6 +150,17 @@ def changes(before: dict, after: dict) -> list[dict]:
              if was.get(r) != now.get(r)]
     if moved:
         out.append({"field": "paths", "routes": moved})
+    if before.get("decided_by_leg") != after.get("decided_by_leg") and "legs" in after:
+        out.append({"field": "decided_by_leg", "before": before.get("decided_by_leg"), "after": after.get("decided_by_leg")})
+    legs = []  # a journey: what changed in each leg, leg by leg (the request, so the legs, are the same)
+    for i, (was_leg, now_leg) in enumerate(zip(before.get("legs") or [], after.get("legs") or [])):
+        leg_changes = changes(was_leg, now_leg)
+        if leg_changes:
+            legs.append({"leg": i, "origin": now_leg.get("origin"), "destination": now_leg.get("destination"),
+                         "ruleset": (now_leg.get("ruleset") or {}).get("name"), "before": was_leg, "after": now_leg,
+                         "changes": leg_changes})
+    if legs:
+        out.append({"field": "legs", "legs": legs})
     return out
 
 

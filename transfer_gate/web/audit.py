@@ -210,6 +210,8 @@ def _criteria(args, fields=FILTER_FIELDS, **fixed):
     if "destination" in given and given["destination"] != "unknown":
         given["destination"] = given["destination"].upper()
     regime = given.get("regime")
+    if regime is not None:  # the API's regime names (APPI, GDPR, UK_GDPR) work as well as the rulesets'
+        regime = next((name for name, rs in runtime().book.rulesets.items() if rs.regime == regime), regime)
     schema_args = {k: v for k, v in given.items() if k not in ("regime", "by")}
     for key in ("from", "to"):
         if key in schema_args:
@@ -332,8 +334,17 @@ def decision(decision_id):
             return listed[ref]
         return book.citations.get(ref).to_dict() if ref in book.citations else {"ref": ref}
 
+    labels = Labels(runtime())
+
+    def leg_recipient(index: int) -> str:
+        """A journey leg's recipient as the request has it: its name (or —) and relationship in words."""
+        asked = entry["request"]
+        party = asked.get("recipient") if index == 0 else ((asked.get("onward") or [{}] * index)[index - 1] or {}).get("recipient")
+        party = party or {}
+        return f"{party.get('name') or '—'} ({labels.relationship(party.get('relationship') or 'third_party')})"
+
     return render_template("audit/decision.html", entry=entry, answer=answer, asked=entry["request"], cite=cite,
-                           before=before, after=after,
+                           before=before, after=after, leg_recipient=leg_recipient,
                            request_json=json.dumps(entry["request"], ensure_ascii=False, indent=2),
                            response_json=json.dumps(answer, ensure_ascii=False, indent=2))
 
@@ -535,6 +546,7 @@ def country(code):
         profile = service.country(rt, code.upper(), as_of)
     except UnknownCountry:
         abort(404, gettext("No country profile has the code “%(code)s”.", code=code))
+    profile.setdefault("eea", rt.profiles.get(code.upper(), as_of).eea)  # for the adequacy panel
     return render_template("audit/country.html", profile=profile, as_of=as_of, as_of_error=error), \
         422 if error else 200
 

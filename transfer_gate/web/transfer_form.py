@@ -32,7 +32,16 @@ BOOLEAN_FIELDS = (
 DATA_ORIGINS = ("EU", "UK")
 UNKNOWN = "unknown"
 _TRAILING_CODE = re.compile(r"\((?P<code>[A-Za-z]{2}|unknown)\)\s*$")
-_INDEX = re.compile(r"\[\d+\]")
+_INDEX = re.compile(r"\[\d+\](?!\.)")  # a list item's index (`data_categories[1]`), not a leg's (`onward[0].…`)
+LEG_KEY = re.compile(r"^onward\[(?P<index>\d+)\]\.(?P<field>.+)$")
+MAX_LEGS = 10  # the contract's limit on onward legs
+# The fields each onward leg has in the form (contract §8.2: destination, recipient, basis).
+LEG_FIELDS = ("destination", "recipient.name", "recipient.relationship", "recipient.safeguards", "recipient.role",
+              "recipient.transfer_assessment", "basis.consent", "basis.exception", "basis.derogation",
+              "recipient.handles_data", "recipient.links_to_individuals", "recipient.academic_institution",
+              "basis.opt_out", "basis.public_announcement", "basis.occasional")
+LEG_DEFAULTS = (("recipient.relationship", "third_party"), ("recipient.transfer_assessment", "not_done"),
+                ("basis.consent", "none"), ("recipient.handles_data", "true"))
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 TEXT_MAX = 200  # the contract's limit on free text
@@ -161,64 +170,136 @@ def request_from_form(form: MultiDict, countries: CountryIndex) -> tuple[dict, d
         elif _UNSTORABLE.search(value):
             errors[name] = [_("Contains a character that cannot be stored.")]
 
-    def text(name):
-        value = form.get(name, "").strip()
-        return value or None
+    for i in leg_indexes(form):
+        leg_destination = form.get(leg_name(i, "destination"), "").strip()
+        if not leg_destination:
+            errors[leg_name(i, "destination")] = [_("Choose the destination country.")]
+        elif countries.resolve(leg_destination) is None:
+            errors[leg_name(i, "destination")] = [_("“%(text)s” is not a country in the list: pick one of the suggestions, or type its two-letter code.", text=leg_destination)]
+        name = leg_name(i, "recipient.name")
+        if len(form.get(name, "").strip()) > TEXT_MAX:
+            errors[name] = [_("At most %(count)d characters.", count=TEXT_MAX)]
+        elif _UNSTORABLE.search(form.get(name, "")):
+            errors[name] = [_("Contains a character that cannot be stored.")]
 
     body = {
         "origin": origin,
         "exporter_role": form.get("exporter_role") or "controller",
         "destination": destination or destination_text,
         "data_categories": categories,
-        "data_origin": text("data_origin"),
-        "recipient": {
-            "name": text("recipient.name"),
-            "relationship": form.get("recipient.relationship") or "third_party",
-            "safeguards": form.getlist("recipient.safeguards"),
-            "role": text("recipient.role"),
-            "transfer_assessment": form.get("recipient.transfer_assessment") or "not_done",
-        },
-        "basis": {
-            "consent": form.get("basis.consent") or "none",
-            "exception": text("basis.exception"),
-            "derogation": text("basis.derogation"),
-        },
-        "as_of": text("as_of"),
-        "reference": text("reference"),
+        "data_origin": _text(form, "data_origin"),
+        **_party(form, ""),
+        "as_of": _text(form, "as_of"),
+        "reference": _text(form, "reference"),
     }
-    for name in BOOLEAN_FIELDS:
-        section, field = name.split(".")
-        body[section][field] = form.get(name) == "true"
+    legs = []
+    for i in leg_indexes(form):
+        text = form.get(leg_name(i, "destination"), "").strip()
+        legs.append({"destination": countries.resolve(text) or text, **_party(form, leg_name(i, ""))})
+    if legs:
+        body["onward"] = legs
     return body, errors
 
 
+def _text(form, name):
+    value = form.get(name, "").strip()
+    return value or None
+
+
+def _party(form, prefix: str) -> dict:
+    """The recipient and basis of the top-level transfer (`prefix` "") or of a leg (`onward[i].`)."""
+    out = {
+        "recipient": {
+            "name": _text(form, prefix + "recipient.name"),
+            "relationship": form.get(prefix + "recipient.relationship") or "third_party",
+            "safeguards": form.getlist(prefix + "recipient.safeguards"),
+            "role": _text(form, prefix + "recipient.role"),
+            "transfer_assessment": form.get(prefix + "recipient.transfer_assessment") or "not_done",
+        },
+        "basis": {
+            "consent": form.get(prefix + "basis.consent") or "none",
+            "exception": _text(form, prefix + "basis.exception"),
+            "derogation": _text(form, prefix + "basis.derogation"),
+        },
+    }
+    for name in BOOLEAN_FIELDS:
+        section, field = name.split(".")
+        out[section][field] = form.get(prefix + name) == "true"
+    return out
+
+
+def leg_name(index: int, field: str) -> str:
+    """A leg's form field name, the contract's path: `onward[0].recipient.safeguards`."""
+    return f"onward[{index}].{field}"
+
+
+def leg_indexes(form: MultiDict) -> list[int]:
+    """The onward legs the posted form has, in order (each leg always posts its destination field)."""
+    found = set()
+    for key in form.keys():
+        match = LEG_KEY.match(key)
+        if match:
+            found.add(int(match["index"]))
+    return sorted(found)
+
+
+def renumber_legs(form: MultiDict, keep: list[int], add: bool = False) -> MultiDict:
+    """The form with only the legs in `keep`, numbered 0… in that order, and a new empty leg when `add`.
+
+    Adding and removing a leg are submit buttons that re-render the form: no script needed.
+    """
+    out = MultiDict([(k, v) for k, v in form.items(multi=True) if not LEG_KEY.match(k) and k != "action"])
+    new_index = {old: new for new, old in enumerate(keep)}
+    for key, value in form.items(multi=True):
+        match = LEG_KEY.match(key)
+        if match and int(match["index"]) in new_index:
+            out.add(leg_name(new_index[int(match["index"])], match["field"]), value)
+    for i in range(len(keep)):
+        if leg_name(i, "destination") not in out:
+            out.add(leg_name(i, "destination"), "")
+    if add and len(keep) < MAX_LEGS:
+        i = len(keep)
+        out.add(leg_name(i, "destination"), "")
+        for field, value in LEG_DEFAULTS:
+            out.add(leg_name(i, field), value)
+    return out
+
+
+def _party_items(prefix: str, recipient: dict, basis: dict) -> list[tuple[str, str]]:
+    items = [
+        (prefix + "recipient.name", recipient.get("name") or ""),
+        (prefix + "recipient.relationship", recipient.get("relationship") or "third_party"),
+        (prefix + "recipient.role", recipient.get("role") or ""),
+        (prefix + "recipient.transfer_assessment", recipient.get("transfer_assessment") or "not_done"),
+        (prefix + "basis.consent", basis.get("consent") or "none"),
+        (prefix + "basis.exception", basis.get("exception") or ""),
+        (prefix + "basis.derogation", basis.get("derogation") or ""),
+    ]
+    items += [(prefix + "recipient.safeguards", s) for s in recipient.get("safeguards") or []]
+    defaults = {"recipient": Recipient(), "basis": Basis()}
+    sections = {"recipient": recipient, "basis": basis}
+    for name in BOOLEAN_FIELDS:
+        section, field = name.split(".")
+        if sections[section].get(field, getattr(defaults[section], field)):
+            items.append((prefix + name, "true"))
+    return items
+
+
 def form_from_request(body: dict, countries: CountryIndex, lang: str) -> MultiDict:
-    """Fill the form from a request body (a logged decision's or a saved scenario's): the inverse mapping."""
-    recipient = body.get("recipient") or {}
-    basis = body.get("basis") or {}
+    """Fill the form from a request body (a logged decision's or a saved scenario's): the inverse mapping, legs included."""
     items = [
         ("origin", body.get("origin") or ""),
         ("exporter_role", body.get("exporter_role") or "controller"),
         ("destination", countries.label(body.get("destination"), lang)),
         ("data_origin", body.get("data_origin") or ""),
-        ("recipient.name", recipient.get("name") or ""),
-        ("recipient.relationship", recipient.get("relationship") or "third_party"),
-        ("recipient.role", recipient.get("role") or ""),
-        ("recipient.transfer_assessment", recipient.get("transfer_assessment") or "not_done"),
-        ("basis.consent", basis.get("consent") or "none"),
-        ("basis.exception", basis.get("exception") or ""),
-        ("basis.derogation", basis.get("derogation") or ""),
         ("as_of", body.get("as_of") or ""),
         ("reference", body.get("reference") or ""),
     ]
     items += [("data_categories", c) for c in body.get("data_categories") or []]
-    items += [("recipient.safeguards", s) for s in recipient.get("safeguards") or []]
-    defaults = {"recipient": Recipient(), "basis": Basis()}
-    for name in BOOLEAN_FIELDS:
-        section, field = name.split(".")
-        value = (body.get(section) or {}).get(field, getattr(defaults[section], field))
-        if value:
-            items.append((name, "true"))
+    items += _party_items("", body.get("recipient") or {}, body.get("basis") or {})
+    for i, leg in enumerate(body.get("onward") or []):
+        items.append((leg_name(i, "destination"), countries.label(leg.get("destination"), lang)))
+        items += _party_items(leg_name(i, ""), leg.get("recipient") or {}, leg.get("basis") or {})
     return MultiDict(items)
 
 
@@ -238,10 +319,18 @@ def apply_changes(body: dict, changes: list[dict]) -> tuple[dict, list[dict]]:
     applied = []
     for change in changes or []:
         path = change.get("path", "")
-        if path not in FORM_FIELDS or not ({"set", "add"} & change.keys()):
+        leg = LEG_KEY.match(path)
+        if leg:  # a change to an onward leg (`onward[0].basis.consent`): the leg must exist
+            legs = out.get("onward") or []
+            if leg["field"] not in LEG_FIELDS or int(leg["index"]) >= len(legs) or not ({"set", "add"} & change.keys()):
+                continue
+            *sections, name = leg["field"].split(".")
+            target = legs[int(leg["index"])]
+        elif path not in FORM_FIELDS or not ({"set", "add"} & change.keys()):
             continue
-        *sections, name = path.split(".")
-        target = out
+        else:
+            *sections, name = path.split(".")
+            target = out
         for section in sections:
             if not isinstance(target.get(section), dict):
                 target[section] = {}

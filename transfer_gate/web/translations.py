@@ -60,7 +60,7 @@ LABELS = {
         "reference": _l("Your reference"),
     },
     "field_help": {
-        "origin": _l("Selects the regime: JP applies the APPI."),
+        "origin": _l("Selects the regime: JP applies the APPI, an EU/EEA state the GDPR, GB the UK GDPR."),
         "destination": _l("Type a country name in English or Japanese, or its two-letter code, and pick it from the list. Where the recipient is, not where its servers are; choose “not yet identified” if it cannot be identified yet."),
         "data_categories": _l("Tick every kind of data in the transfer; the most restrictive answer wins."),
         "data_origin": _l("EU or UK: received under the adequacy decision, so the Supplementary Rules apply."),
@@ -144,6 +144,30 @@ LABELS = {
         "academic_joint_research": _l("(vi) Academic research: joint research"),
         "academic_recipient": _l("(vii) Academic research: the recipient's purpose"),
     },
+    "adequacy": {
+        "eu_adequacy": _l("EU adequacy (GDPR 45)"),
+        "uk_adequacy": _l("UK adequacy (UK GDPR 45)"),
+    },
+    "adequacy_status": {
+        "full": _l("Adequate"),
+        "scoped": _l("Adequate for part of the country's recipients"),
+    },
+    "adequacy_short": {
+        "full": _l("adequate"),
+        "scoped": _l("adequate in part"),
+    },
+    "adequacy_scope": {
+        "dpf_certified": _l("only recipients certified under the Data Privacy Framework (the UK Extension for the UK)"),
+        "commercial_organisations": _l("only commercial organisations subject to PIPEDA"),
+        "excluding_academic": _l("businesses subject to the APPI, not academic recipients"),
+        "pipa_regulated": _l("only recipients subject to the Personal Information Protection Act"),
+        "lgpd_regulated": _l("only recipients subject to the LGPD"),
+    },
+    "regime": {
+        "APPI": _l("APPI"),
+        "GDPR": _l("GDPR"),
+        "UK_GDPR": _l("UK GDPR"),
+    },
     "outcome": {
         "allow": _l("Allowed"),
         "conditional": _l("Allowed on conditions"),
@@ -168,6 +192,7 @@ LABELS = {
         "citations": _l("Citations"),
         "remedies": _l("Remedies"),
         "paths": _l("Route status"),
+        "decided_by_leg": _l("The transfer that decides the journey"),
     },
     "global_cbpr": {
         "member": _l("member"),

@@ -107,12 +107,37 @@ def home_url() -> str:
 # --------------------------------------------------------------------------- the form
 
 
+def leg_origins(values) -> list[str]:
+    """Where each onward leg of the form leaves from, in words: the previous destination's name."""
+    index, lang = countries(), language()
+    out = []
+    previous = values.get("destination", "")
+    for i in transfer_form.leg_indexes(values):
+        code = index.resolve(previous)
+        country = index.get(code) if code else None
+        out.append(localized(country, "name") if country else (previous.strip() or gettext("the previous destination")))
+        previous = values.get(transfer_form.leg_name(i, "destination"), "")
+    return out
+
+
+def field_label(name: str) -> str:
+    """A form field's name in words; a leg's field says which onward transfer it belongs to."""
+    leg = transfer_form.LEG_KEY.match(name)
+    if leg:
+        field = label("field", leg["field"]) or gettext("Another field")
+        return gettext("Onward transfer %(number)d", number=int(leg["index"]) + 1) + ": " + field
+    return label("field", name)
+
+
 def render_form(values, errors=None, status=200, notice=None, notice_items=()):
     rt = runtime()
     lang = language()
     return render_template(
         "form.html",
         values=values,
+        legs=list(enumerate(leg_origins(values))),
+        max_legs=transfer_form.MAX_LEGS,
+        field_label=field_label,
         errors=transfer_form.errors_by_field(errors or {}),
         notice=notice,
         notice_items=notice_items,
@@ -193,8 +218,9 @@ def value_words(path: str, value) -> str:
 
 def describe_change(change: dict) -> str:
     """One change a remedy made to the form, in words."""
-    field = label("field", change["path"])
-    value = value_words(change["path"], change["value"])
+    field = field_label(change["path"])
+    leg = transfer_form.LEG_KEY.match(change["path"])
+    value = value_words(leg["field"] if leg else change["path"], change["value"])
     if change["op"] == "add":
         return gettext("%(field)s: “%(value)s” added", field=field, value=value)
     return gettext("%(field)s: now “%(value)s”", field=field, value=value)
@@ -204,7 +230,15 @@ def describe_change(change: dict) -> str:
 def create_decision():
     """Decide the posted scenario and show the logged answer; errors go back next to their fields."""
     rt = runtime()
-    body, errors = transfer_form.request_from_form(request.form, countries())
+    form = transfer_form.renumber_legs(request.form, transfer_form.leg_indexes(request.form))
+    action = request.form.get("action", "")
+    if action == "add-leg":
+        return render_form(transfer_form.renumber_legs(form, transfer_form.leg_indexes(form), add=True))
+    if action.startswith("remove-leg-"):
+        gone = action.removeprefix("remove-leg-")
+        keep = [i for i in transfer_form.leg_indexes(form) if str(i) != gone]
+        return render_form(transfer_form.renumber_legs(form, keep))
+    body, errors = transfer_form.request_from_form(form, countries())
     who, role = caller()
     try:
         if errors:
@@ -223,10 +257,18 @@ def create_decision():
                                detail=gettext("Every decision is logged before it is shown, and the log is not available now, so no answer is shown. Try again shortly.")), 503
     except EngineFailure:
         return render_template("error.html", title=gettext("The rules engine failed"), detail=gettext("The rules engine failed on this scenario, so no decision was made: an answer is never guessed.")), 500
-    return render_form(request.form, errors, 422)
+    return render_form(form, errors, 422)
 
 
 # --------------------------------------------------------------------------- the answer
+
+
+def country_name(code: str | None) -> str:
+    """A country's name in the reader's language (its code when no profile names it)."""
+    if code == transfer_form.UNKNOWN:
+        return gettext("a country not yet identified")
+    country = countries().get(code or "")
+    return localized(country, "name") if country else (code or "")
 
 
 def render_answer(entry: dict, save_values=None, save_errors=None, status=200):
@@ -247,12 +289,18 @@ def render_answer(entry: dict, save_values=None, save_errors=None, status=200):
         except UnknownCountry:
             profile = None
     decided_with = (answer.get("country_profile") or {}).get("digest")
+    leg_routes = []  # each leg's routes, from the ruleset that decided it
+    for leg in answer.get("legs") or []:
+        leg_ruleset = rt.book.rulesets.get((leg.get("ruleset") or {}).get("name"))
+        leg_routes.append({r.id: r for r in leg_ruleset.routes} if leg_ruleset else {})
     return render_template(
         "answer.html",
         entry=entry,
         answer=answer,
         asked=asked,
         routes=routes,
+        leg_routes=leg_routes,
+        country_name=country_name,
         cite=cite,
         taxonomy=rt.book.taxonomy,
         profile=profile,
@@ -327,11 +375,22 @@ class RunWords:
     def __init__(self, rt: service.Runtime):
         self.routes = {r.id: r for rs in rt.book.rulesets.values() for r in rs.routes}
         self.kinds = rt.book.taxonomy.kinds
+        self._index_rulesets(rt)
 
-    def route(self, route_id) -> str:
+    def _index_rulesets(self, rt):
+        self.by_ruleset = {name: {r.id: r for r in rs.routes} for name, rs in rt.book.rulesets.items()}
+
+    def route(self, route_id, ruleset: str | None = None) -> str:
+        """A route's title; `ruleset` (a journey leg's) picks the regime's own title for an id regimes share."""
         if route_id == "none":
             return gettext("No lawful route")
-        return localized(self.routes[route_id], "title") if route_id in self.routes else gettext("an unknown route")
+        routes = self.by_ruleset.get(ruleset) or self.routes
+        return localized(routes[route_id], "title") if route_id in routes else gettext("an unknown route")
+
+    @staticmethod
+    def leg_name(index: int, origin: str | None, destination: str | None) -> str:
+        return gettext("Transfer %(number)d: %(origin)s to %(destination)s", number=index + 1,
+                       origin=country_name(origin), destination=country_name(destination))
 
     def kind(self, kind) -> str:
         return localized(self.kinds[kind], "title") if kind in self.kinds else ""
@@ -382,27 +441,55 @@ class RunWords:
         if records and any((now.get("records") or {}).get(k) != v for k, v in records.items()):
             lines.append(gettext("Expected: %(expected)s Now: %(got)s",
                                  expected=self.records(records), got=self.records(now.get("records") or {})))
+        legs_now = now.get("legs") or []
+        for i, leg_expect in enumerate(expect.get("legs") or []):
+            leg = legs_now[i] if i < len(legs_now) else {}
+            ruleset = (leg.get("ruleset") or {}).get("name")
+            name = self.leg_name(i, leg.get("origin"), leg.get("destination"))
+            if "outcome" in leg_expect and leg.get("outcome") != leg_expect["outcome"]:
+                lines.append(name + ": " + gettext("Expected “%(expected)s”; the answer now is “%(got)s”.",
+                                                   expected=label("outcome", leg_expect["outcome"]),
+                                                   got=label("outcome", leg.get("outcome"))))
+            if "route" in leg_expect and leg.get("route") != leg_expect["route"]:
+                lines.append(name + ": " + gettext("Expected the route “%(expected)s”; now “%(got)s”.",
+                                                   expected=self.route(leg_expect["route"], ruleset),
+                                                   got=self.route(leg.get("route"), ruleset)))
+        if "decided_by_leg" in expect and now.get("decided_by_leg") != expect["decided_by_leg"]:
+            lines.append(gettext("Expected transfer %(expected)d to decide the journey; now transfer %(got)d.",
+                                 expected=expect["decided_by_leg"] + 1, got=(now.get("decided_by_leg") or 0) + 1))
         if result.failures and not lines:
             lines.append(gettext("The answer differs from what was saved in a detail of the rules: "
                                  "export the scenario to compare it with the cases."))
         return lines
 
     def changed(self, result) -> list[dict]:
-        """What changed since the scenario was saved: one {title, lines} per part of the answer."""
+        """What changed since the scenario was saved: one {title, lines} per part of the answer, and per leg of a journey."""
         saved, now = result.scenario.get("answer") or {}, result.answer or {}
+        return self._changed(result.changes, saved, now)
+
+    def _changed(self, changes, saved, now, ruleset=None) -> list[dict]:
         out = []
-        for c in result.changes:
+        for c in changes:
             field = c["field"]
-            if field == "outcome":
+            if field == "legs":
+                for leg in c["legs"]:
+                    name = self.leg_name(leg["leg"], leg["origin"], leg["destination"])
+                    for part in self._changed(leg["changes"], leg["before"], leg["after"], leg.get("ruleset")):
+                        out.append({"title": f"{name} · {part['title']}", "lines": part["lines"]})
+                continue
+            if field == "decided_by_leg":
+                lines = [gettext("Transfer %(before)d → transfer %(after)d",
+                                 before=(c["before"] or 0) + 1, after=(c["after"] or 0) + 1)]
+            elif field == "outcome":
                 lines = [f"{label('outcome', c['before'])} → {label('outcome', c['after'])}"]
             elif field == "route":
-                lines = [f"{self.route(c['before'])} → {self.route(c['after'])}"]
+                lines = [f"{self.route(c['before'], ruleset)} → {self.route(c['after'], ruleset)}"]
             elif field == "decided_by":
                 lines = [f"{self.kind(c['before'])} → {self.kind(c['after'])}"]
             elif field == "records":
                 lines = [f"{self.records(c['before'])} → {self.records(c['after'])}"]
             elif field == "paths":
-                lines = [f"{self.route(p['route'])}: {label('status', p['before']) or '—'} → "
+                lines = [f"{self.route(p['route'], ruleset)}: {label('status', p['before']) or '—'} → "
                          f"{label('status', p['after']) or '—'}" for p in c["routes"]]
             else:
                 key, ident = field, "ref" if field == "citations" else "id"
@@ -477,6 +564,7 @@ def country(code):
         profile = service.country(rt, code.upper(), as_of)
     except UnknownCountry:
         raise NotFound() from None
+    profile.setdefault("eea", rt.profiles.get(code.upper(), as_of).eea)  # for the adequacy panel
     return render_template("country.html", profile=profile, as_of=as_of, as_of_error=error), 422 if error else 200
 
 
