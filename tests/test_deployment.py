@@ -21,7 +21,7 @@ PAUSE = "2s"  # the tests' client timeout: a stalled client is answered after th
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """Two sync workers (the default) behind nginx, on SQLite."""
+    """Two workers with the default threads behind nginx, on SQLite."""
     base = tmp_path_factory.mktemp("stack")
     with Serve(base / "serve", "--workers", "2", env={"TRANSFER_GATE_TRUSTED_PROXIES": "1"}) as serve:
         with Nginx(base / "nginx", f"127.0.0.1:{serve.port}", client_timeout=PAUSE) as nginx:

@@ -104,8 +104,9 @@ def decide(dry_run, file):
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes; each compiles its own rules engine.")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Threads per worker (gthread above 1): concurrent requests of a worker share one log commit.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker (gthread above 1; 1 runs sync workers): concurrent requests of a "
+                   "worker share one log commit.")
 @click.option("--metrics-dir", type=click.Path(file_okay=False), envvar="PROMETHEUS_MULTIPROC_DIR",
               help="Where the workers keep their metrics, emptied at start [default: a private temporary directory].")
 def serve(bind, workers, threads, metrics_dir):

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from ulid import ULID
 
 from . import engine, journeys
-from .decision_log import NO_MASK, DecisionLog, entry_for
+from .decision_log import NO_MASK, DecisionLog, answer_text, entry_for
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
 from .model import Basis, Leg, Recipient, TransferRequest, default_role
@@ -235,16 +235,18 @@ def _respond(rt: Runtime, request: TransferRequest) -> dict:
 
 
 def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: str, role: str | None,
-                request_id: str | None = None) -> dict:
-    """Build the log row of a decision, proving first that the answer can be sent and the row stored.
+                request_id: str | None = None) -> tuple[dict, str]:
+    """Build the log row of a decision and the answer's text, proving first that both can be sent and stored.
 
+    The answer is serialised once (answer_text): the same text is sent, stored and hashed.
     Raise RequestInvalid when either cannot be (text that UTF-8 or PostgreSQL refuses), before
     anything is logged: a decision is logged only when it can also be returned.
     """
-    row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK,
-                    request_id=request_id)
     try:
-        json.dumps(response, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        text = answer_text(response)
+        row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK,
+                        request_id=request_id, response_text=text)
+        text.encode("utf-8")
         for value in row.values():
             if isinstance(value, str):
                 value.encode("utf-8")
@@ -252,7 +254,18 @@ def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: s
                     raise ValueError("PostgreSQL cannot store NUL in text")
     except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
         raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
-    return row
+    return row, text
+
+
+def _decide(rt: Runtime, payload, caller: str, role: str | None, dry_run: bool,
+            request_id: str | None) -> tuple[dict, str]:
+    request = validate(rt, payload)
+    response = _respond(rt, request)
+    row, text = _logged_row(rt, request, response, caller, role, request_id)
+    if not dry_run:
+        rt.log.append([row])
+        rt.observer.decided(response)
+    return response, text
 
 
 def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False,
@@ -261,13 +274,33 @@ def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_ru
 
     `request_id` (the HTTP request's, or the CLI run's) is stored with the log entry.
     """
-    request = validate(rt, payload)
-    response = _respond(rt, request)
-    row = _logged_row(rt, request, response, caller, role, request_id)
-    if not dry_run:
-        rt.log.append([row])
-        rt.observer.decided(response)
-    return response
+    return _decide(rt, payload, caller, role, dry_run, request_id)[0]
+
+
+def decide_text(rt: Runtime, payload, *, caller: str, role: str | None = None, request_id: str | None = None) -> str:
+    """Like `decide`, but return the answer as the JSON text that was logged and hashed (the API sends it)."""
+    return _decide(rt, payload, caller, role, False, request_id)[1]
+
+
+def _decide_all(rt: Runtime, payloads: list, caller: str, role: str | None, problem: Callable[[TransferGateError], dict],
+                dry_run: bool, request_id: str | None) -> list[tuple[dict, str | None]]:
+    out, rows = [], []
+    for payload in payloads:
+        try:
+            request = validate(rt, payload)
+            response = _respond(rt, request)
+            row, text = _logged_row(rt, request, response, caller, role, request_id)
+        except (RequestInvalid, UnknownCountry) as exc:
+            out.append((problem(exc), None))
+            continue
+        rows.append(row)
+        out.append((response, text))
+    if rows and not dry_run:
+        rt.log.append(rows)
+        for answer, text in out:
+            if text is not None:
+                rt.observer.decided(answer)
+    return out
 
 
 def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None = None,
@@ -279,23 +312,15 @@ def decide_batch(rt: Runtime, payloads: list, *, caller: str, role: str | None =
     decisions of the batch are logged in one transaction: either every one is logged and
     returned, or LogUnavailable (or EngineFailure, before logging) is raised and none is.
     """
-    out, rows = [], []
-    for payload in payloads:
-        try:
-            request = validate(rt, payload)
-            response = _respond(rt, request)
-            row = _logged_row(rt, request, response, caller, role, request_id)
-        except (RequestInvalid, UnknownCountry) as exc:
-            out.append(problem(exc))
-            continue
-        rows.append(row)
-        out.append(response)
-    if rows and not dry_run:
-        rt.log.append(rows)
-        for answer in out:
-            if "decision_id" in answer:
-                rt.observer.decided(answer)
-    return out
+    return [answer for answer, _text in _decide_all(rt, payloads, caller, role, problem, dry_run, request_id)]
+
+
+def decide_batch_text(rt: Runtime, payloads: list, *, caller: str, role: str | None = None,
+                      problem: Callable[[TransferGateError], dict], request_id: str | None = None) -> str:
+    """Like `decide_batch`, as the JSON text `{"decisions": [...]}` built from each answer's logged text."""
+    done = _decide_all(rt, payloads, caller, role, problem, False, request_id)
+    return '{"decisions":[' + ",".join(text if text is not None else answer_text(answer)
+                                       for answer, text in done) + "]}"
 
 
 def country(rt: Runtime, code: str, as_of: date | None) -> dict:

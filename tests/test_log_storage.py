@@ -1,0 +1,124 @@
+"""How the log stores an entry: the answer serialised once and kept compressed, and entries written before still verify."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from tests.test_api import EXAMPLE, with_
+from transfer_gate.decision_log import GENESIS, MIGRATIONS_DIR, DecisionLog
+from transfer_gate.log_entries import DICTIONARIES, DICTIONARY_DIR, entries, pack, unpack
+
+# The columns an entry's hash covered before revision 0006 (request_id only when present).
+OLD_HASHED = ["seq", "decision_id", "created_at", "caller", "caller_role", "reference", "request", "response",
+              "ruleset_name", "ruleset_version", "ruleset_digest", "profile_digest", "outcome", "route",
+              "destination", "data_kinds", "records_required", "records_retention", "retention_until", "masked",
+              "prev_hash"]
+
+
+def raw_rows(url):
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.text("SELECT * FROM decision_log ORDER BY seq")).mappings()]
+    finally:
+        engine.dispose()
+
+
+def test_the_api_sends_the_very_text_the_log_keeps_and_hashes(store_app, store_url):
+    client = store_app.test_client()
+    sent = client.post("/v1/decisions", json=EXAMPLE)
+    batch = client.post("/v1/decisions/batch", json={"requests": [with_(destination="DE"), {"origin": "JP"}]})
+    assert sent.status_code == batch.status_code == 200
+    assert sent.mimetype == batch.mimetype == "application/json"
+    stored = raw_rows(store_url)
+    texts = [unpack(row["response_z"]) for row in stored]
+    assert sent.get_data(as_text=True) == texts[0] + "\n", "byte for byte what the log holds"
+    assert list(json.loads(texts[0])) == list(sent.get_json()), "the contract's field order"
+    decisions = batch.get_json()["decisions"]
+    assert batch.get_data(as_text=True) == '{"decisions":[' + texts[1] + "," + json.dumps(
+        decisions[1], ensure_ascii=False, separators=(",", ":")) + "]}\n"
+    assert decisions[1]["status"] == 422 and len(stored) == 2, "the bad item is answered, not logged"
+
+
+def test_an_answer_is_stored_compressed_and_reads_back_exactly(store_app, store_url):
+    client = store_app.test_client()
+    body = client.post("/v1/decisions", json=EXAMPLE).get_json()
+    row = raw_rows(store_url)[0]
+    assert row["response"] == "" and len(bytes(row["response_z"])) < len(json.dumps(body)) / 3
+    assert store_app.extensions["transfer_gate"].log.get(body["decision_id"])["response"] == body
+    assert store_app.extensions["transfer_gate"].log.verify().ok
+
+
+def test_a_shipped_dictionary_never_changes():
+    for version, digest in DICTIONARIES.items():
+        assert hashlib.sha256((DICTIONARY_DIR / f"{version}.bin").read_bytes()).hexdigest() == digest
+    text = json.dumps({"outcome": "deny", "text": "越境移転 " * 50}, ensure_ascii=False)
+    assert unpack(pack(text)) == text
+
+
+def test_a_stored_answer_altered_in_place_fails_verification(store_app, store_url):
+    from tests.test_decision_log import tamper
+
+    client = store_app.test_client()
+    for destination in ("US", "DE", "CN"):
+        assert client.post("/v1/decisions", json=with_(destination=destination)).status_code == 200
+    other = raw_rows(store_url)[0]["response_z"]
+    tamper(store_url, "UPDATE decision_log SET response_z = :z WHERE seq = 2", params={"z": bytes(other)})
+    tamper(store_url, "UPDATE decision_log SET response_z = :z WHERE seq = 3", params={"z": b"\x01garbage"})
+    result = store_app.extensions["transfer_gate"].log.verify()
+    assert not result.ok and result.first_bad == 2 and "altered" in result.reason
+
+
+def _old_entry(url: str, seq: int, prev: str, decision_id: str) -> dict:
+    """An entry as revision 0005's code wrote it: canonical (sorted) JSON text, hashed over those columns."""
+    response = {"decision_id": decision_id, "outcome": "conditional", "route": "equivalent_measures",
+                "evaluated_at": "2026-11-27T10:00:00.000000Z", "note": "越境移転の記録"}
+    row = {"seq": seq, "decision_id": decision_id, "created_at": response["evaluated_at"], "caller": "env-app-1",
+           "caller_role": "app", "reference": f"old-{seq}",
+           "request": json.dumps({"destination": "US", "reference": f"old-{seq}"}, sort_keys=True,
+                                 separators=(",", ":"), ensure_ascii=False),
+           "response": json.dumps(response, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+           "ruleset_name": "appi", "ruleset_version": "2026.11", "ruleset_digest": "sha256:" + "a" * 64,
+           "profile_digest": None, "outcome": "conditional", "route": "equivalent_measures", "destination": "US",
+           "data_kinds": "personal_data", "records_required": False, "records_retention": None,
+           "retention_until": None, "masked": "[]", "prev_hash": prev}
+    content = {k: row[k] for k in OLD_HASHED}
+    row["hash"] = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"),
+                                            ensure_ascii=False).encode("utf-8")).hexdigest()
+    return row
+
+
+def test_entries_written_before_compact_storage_still_read_back_and_verify(make_app, store_url):
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005_rate_limits")
+        first = _old_entry(store_url, 1, GENESIS, "01JD3Q8Z5T6W8Y9C0V1B2N3M4K")
+        second = _old_entry(store_url, 2, first["hash"], "01JD3Q8Z5T6W8Y9C0V1B2N3M4M")
+        with engine.begin() as conn:
+            columns = list(first)
+            conn.execute(sa.text(f"INSERT INTO decision_log ({', '.join(columns)}) "
+                                 f"VALUES ({', '.join(':' + c for c in columns)})"), [first, second])
+            conn.execute(sa.text("UPDATE decision_log_head SET seq = 2, hash = :h WHERE id = 1"), {"h": second["hash"]})
+    finally:
+        engine.dispose()
+
+    app = make_app(store_url)  # migrates to the newest revision
+    log = app.extensions["transfer_gate"].log
+    new = app.test_client().post("/v1/decisions", json=EXAMPLE).get_json()
+    old = log.get(first["decision_id"])
+    assert old["response"] == json.loads(first["response"]) and old["request"] == json.loads(first["request"])
+    assert old["hash"] == first["hash"] and "response_z" not in old
+    assert log.get(new["decision_id"])["prev_hash"] == second["hash"]
+    stored = raw_rows(store_url)
+    assert stored[0]["response"] == first["response"] and stored[0]["response_z"] is None, "old rows are not rewritten"
+    result = log.verify()
+    assert result.ok and result.checked == 3, result.describe()

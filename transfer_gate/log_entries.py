@@ -1,0 +1,291 @@
+"""The decision log's entries: the schema, an entry's canonical form and hash, masking, building a row.
+
+Shared by writing (log_writer.py), reading (log_reader.py) and verifying (log_verify.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import re
+import zlib
+from calendar import monthrange
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from .errors import ConfigError
+
+GENESIS = "0" * 64
+
+metadata = sa.MetaData()
+entries = sa.Table(
+    "decision_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("decision_id", sa.String(26), nullable=False, unique=True),
+    sa.Column("created_at", sa.String(32), nullable=False, index=True),
+    sa.Column("caller", sa.Text, nullable=False, index=True),
+    sa.Column("caller_role", sa.String(16), nullable=True),
+    sa.Column("reference", sa.Text, nullable=True, index=True),
+    sa.Column("request", sa.Text, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("ruleset_name", sa.String(64), nullable=False),
+    sa.Column("ruleset_version", sa.String(32), nullable=False),
+    sa.Column("ruleset_digest", sa.String(80), nullable=False),
+    sa.Column("profile_digest", sa.String(80), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("route", sa.String(40), nullable=False),
+    sa.Column("destination", sa.String(16), nullable=False, index=True),
+    sa.Column("data_kinds", sa.Text, nullable=False),
+    sa.Column("records_required", sa.Boolean, nullable=False),
+    sa.Column("records_retention", sa.String(16), nullable=True),
+    sa.Column("retention_until", sa.String(10), nullable=True),
+    sa.Column("masked", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.Text, nullable=True),  # revision 0004
+    sa.Column("response_z", sa.LargeBinary, nullable=True),  # revision 0006: the answer, compressed (`stored`)
+)
+head_table = sa.Table(
+    "decision_log_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Hashed when present: entries written before these columns existed keep their hashes.
+OPTIONAL_HASHED = ("request_id",)
+# How an entry is stored, not what it says: the hash covers the answer's text, whichever way it is kept.
+STORAGE_ONLY = ("hash", "response_z")
+HASHED = [c.name for c in entries.columns if c.name not in STORAGE_ONLY and c.name not in OPTIONAL_HASHED]
+FILTERS = ("outcome", "destination", "route", "reference", "caller")
+
+
+def canonical(obj) -> str:
+    """Serialise JSON canonically: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(row) -> str:
+    """Hash an entry's canonical content; `seq` and `prev_hash` are part of it, which makes the chain.
+
+    The content is the entry as written (`logical`): a compressed answer is hashed as its text.
+    """
+    row = logical(row)
+    content = {k: row[k] for k in HASHED}
+    for k in OPTIONAL_HASHED:
+        if row.get(k) is not None:
+            content[k] = row[k]
+    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- compact storage
+#
+# An answer is 10–16 KB of JSON, most of it the same citations, rule texts and profile notes
+# from one answer to the next. The log stores it compressed (zlib, level 3) with a preset
+# dictionary of typical answers: about 1.8 KB instead of 10 KB. The stored bytes start with the
+# dictionary's version, and a dictionary is never changed once shipped (its SHA-256 is pinned
+# here and checked when it is loaded): every entry ever written must read back exactly.
+# A new dictionary is a new version (tools/build_log_dictionary.py).
+# Entries written before (revision 0006) keep their text in `response` and `response_z` NULL.
+
+DICTIONARY_DIR = Path(__file__).resolve().parent / "log_dictionaries"
+DICTIONARIES = {1: "569053a1e03d0745957d22d9f3c488d8a61261db5f5d4c5dd7428edb4c429567"}
+CURRENT_DICTIONARY = 1
+COMPRESSION_LEVEL = 3
+
+
+@functools.cache
+def _dictionary(version: int) -> bytes:
+    expected = DICTIONARIES.get(version)
+    if expected is None:
+        raise ValueError(f"a stored answer names dictionary {version}, which this version does not know")
+    data = (DICTIONARY_DIR / f"{version}.bin").read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise ValueError(f"log dictionary {version} was changed: stored answers can no longer be read back")
+    return data
+
+
+def pack(text: str) -> bytes:
+    """Compress an answer's text for storage: the dictionary's version byte, then zlib's stream."""
+    packer = zlib.compressobj(COMPRESSION_LEVEL, zdict=_dictionary(CURRENT_DICTIONARY))
+    return bytes([CURRENT_DICTIONARY]) + packer.compress(text.encode("utf-8")) + packer.flush()
+
+
+def unpack(data: bytes) -> str:
+    """Return the text of a stored (packed) answer; raise ValueError if it cannot be read back."""
+    data = bytes(data)
+    try:
+        unpacker = zlib.decompressobj(zdict=_dictionary(data[0]))
+        text = unpacker.decompress(data[1:]) + unpacker.flush()
+        if not unpacker.eof or unpacker.unused_data:
+            raise ValueError("the stored answer is truncated or has trailing bytes")
+        return text.decode("utf-8")
+    except (zlib.error, IndexError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the stored answer cannot be read back: {exc}") from None
+
+
+def with_packed(row: dict) -> dict:
+    """Add the compressed answer to a row about to be written; `response` keeps the text until it is stored."""
+    text = row.get("response")
+    return dict(row, response_z=pack(text)) if isinstance(text, str) else row  # not a row: the insert refuses it
+
+
+def stored(row: dict) -> dict:
+    """The row as the store keeps it: the answer only compressed (an empty `response`)."""
+    return dict(row, response="") if row.get("response_z") is not None else row
+
+
+def logical(row) -> dict:
+    """The entry as written: the answer's text in `response` (uncompressed if stored compressed)."""
+    if row.get("response_z") is not None and not row["response"]:
+        out = dict(row)
+        out["response"] = unpack(out["response_z"])
+        return out
+    return row
+
+
+# --------------------------------------------------------------------------- entries
+
+_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+
+
+def retention_end(start: date, duration: str) -> date:
+    """Add an ISO 8601 date duration (PnYnMnWnD) to a date; a month end clamps (31 Jan + P1M = 28/29 Feb)."""
+    match = _DURATION.match(duration or "")
+    if not match or duration == "P":
+        raise ValueError(f"not an ISO 8601 date duration: {duration!r}")
+    years, months, weeks, days = (int(x or 0) for x in match.groups())
+    month_index = start.month - 1 + months
+    year = start.year + years + month_index // 12
+    month = month_index % 12 + 1
+    moved = date(year, month, min(start.day, monthrange(year, month)[1]))
+    return moved + timedelta(weeks=weeks, days=days)
+
+
+MASKABLE = {"recipient.name": ("recipient", "name"), "reference": ("reference",)}
+MASK_MODES = ("hash", "redact")
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class LogMask:
+    """Which request fields the log keeps only masked: an HMAC-SHA256 token, or redacted."""
+
+    fields: tuple[str, ...] = ()
+    mode: str = "hash"
+    key: bytes = field(default=b"", repr=False)
+
+    @classmethod
+    def from_config(cls, fields, mode, secret_key) -> "LogMask":
+        """Build the mask from TRANSFER_GATE_LOG_MASK(_MODE); raise ConfigError on a bad value."""
+        if isinstance(fields, str):
+            fields = [f.strip() for f in fields.split(",") if f.strip()]
+        fields = tuple(dict.fromkeys(fields or ()))
+        unknown = [f for f in fields if f not in MASKABLE]
+        if unknown:
+            raise ConfigError(f"TRANSFER_GATE_LOG_MASK: cannot mask {', '.join(unknown)} "
+                              f"(maskable: {', '.join(MASKABLE)})")
+        if mode not in MASK_MODES:
+            raise ConfigError(f"TRANSFER_GATE_LOG_MASK_MODE must be one of {', '.join(MASK_MODES)}, not {mode!r}")
+        if fields and mode == "hash" and not secret_key:
+            raise ConfigError("TRANSFER_GATE_LOG_MASK_MODE=hash needs TRANSFER_GATE_SECRET_KEY (the HMAC key)")
+        key = secret_key.encode("utf-8") if isinstance(secret_key, str) else bytes(secret_key or b"")
+        return cls(fields, mode, key)
+
+    def token(self, value: str) -> str:
+        """Return what the log stores in place of a masked value."""
+        if self.mode == "redact":
+            return REDACTED
+        return "hmac-sha256:" + hmac.new(self.key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def apply(self, request: dict, response: dict) -> tuple[dict, dict, list[str]]:
+        """Return copies of request and response with masked fields replaced, and the paths replaced."""
+        if not self.fields:
+            return request, response, []
+        request, response = json.loads(json.dumps(request)), json.loads(json.dumps(response))
+        masked = []
+        for name in self.fields:
+            for doc, label in ((request, "request"), (response, "response")):
+                *parents, leaf = MASKABLE[name]
+                node = doc
+                for key in parents:
+                    node = node.get(key) if isinstance(node, dict) else None
+                if isinstance(node, dict) and isinstance(node.get(leaf), str):
+                    node[leaf] = self.token(node[leaf])
+                    masked.append(f"{label}.{name}")
+            if name == "recipient.name":  # a journey's onward legs name their recipients too
+                for i, leg in enumerate(request.get("onward") or []):
+                    recipient = leg.get("recipient") if isinstance(leg, dict) else None
+                    if isinstance(recipient, dict) and isinstance(recipient.get("name"), str):
+                        recipient["name"] = self.token(recipient["name"])
+                        masked.append(f"request.onward[{i}].recipient.name")
+        return request, response, sorted(masked)
+
+    def lookup_values(self, name: str, value: str) -> list[str]:
+        """Return the stored forms that a filter on an (un)masked field should match."""
+        if name in self.fields and self.mode == "hash":
+            return [value, self.token(value)]
+        return [value]
+
+
+NO_MASK = LogMask()
+
+
+def answer_text(response: dict) -> str:
+    """Serialise an answer once, in the contract's field order: these are the bytes sent, logged and hashed.
+
+    Raise ValueError (or TypeError) for an answer that cannot be sent as JSON.
+    """
+    return json.dumps(response, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def entry_for(request: dict, response: dict, caller: str, role: str | None, mask: LogMask = NO_MASK,
+              request_id: str | None = None, response_text: str | None = None) -> dict:
+    """Build the row for a decision (everything but seq, prev_hash and hash).
+
+    `response_text` is the answer as sent (answer_text): the log keeps exactly those bytes,
+    unless the mask replaces a field the answer echoes; then the masked copy is serialised.
+    """
+    logged_request, logged_response, masked = mask.apply(request, response)
+    if response_text is None or logged_response is not response:
+        response_text = answer_text(logged_response)
+    evaluated = datetime.strptime(response["evaluated_at"][:10], "%Y-%m-%d").date()
+    retention = response["records"]["retention"]
+    return {
+        "decision_id": response["decision_id"],
+        "created_at": response["evaluated_at"],
+        "caller": caller,
+        "caller_role": role,
+        "reference": logged_request.get("reference"),
+        "request": canonical(logged_request),
+        "response": response_text,
+        "ruleset_name": response["ruleset"]["name"],
+        "ruleset_version": response["ruleset"]["version"],
+        "ruleset_digest": response["ruleset"]["digest"],
+        "profile_digest": (response.get("country_profile") or {}).get("digest"),
+        "outcome": response["outcome"],
+        "route": response["route"],
+        "destination": request["destination"],
+        "data_kinds": ",".join(k["kind"] for k in response.get("data_kinds", [])),
+        "records_required": bool(response["records"]["required"]),
+        "records_retention": retention,
+        "retention_until": retention_end(evaluated, retention).isoformat() if retention else None,
+        "masked": canonical(masked),
+        "request_id": request_id,
+    }
+
+
+def public(row) -> dict:
+    """Return an entry as callers see it: request, response and masked parsed from their JSON."""
+    out = dict(logical(row))
+    out.pop("response_z", None)
+    for key in ("request", "response", "masked"):
+        out[key] = json.loads(out[key])
+    return out
