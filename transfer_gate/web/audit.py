@@ -264,19 +264,23 @@ def _all(criteria: dict):
 # --------------------------------------------------------------------------- the decision log
 
 
+def _page(endpoint: str, parsed, given: dict, newest_first: bool):
+    """One page of the log matching the criteria: (rows, the next page's URL or None, how many match)."""
+    criteria, cursor = parsed
+    log = runtime().log
+    size = _page_size()
+    rows = log.search(after=cursor, newest_first=newest_first, limit=size + 1, **criteria)
+    next_url = None
+    if len(rows) > size:
+        rows = rows[:size]
+        next_url = url_for(endpoint, **_paging(given), cursor=rows[-1]["seq"])
+    return rows, next_url, log.count(**criteria)
+
+
 @bp.get("")
 def decisions():
     parsed, given, errors = _criteria(request.args)
-    rows, next_url, total = [], None, 0
-    if parsed:
-        criteria, cursor = parsed
-        log = runtime().log
-        size = _page_size()
-        rows = log.search(after=cursor, newest_first=True, limit=size + 1, **criteria)
-        if len(rows) > size:
-            rows = rows[:size]
-            next_url = url_for("audit.decisions", **_paging(given), cursor=rows[-1]["seq"])
-        total = log.count(**criteria)
+    rows, next_url, total = _page("audit.decisions", parsed, given, newest_first=True) if parsed else ([], None, 0)
     return render_template("audit/decisions.html", zone_name=zone().key, rows=rows, errors=errors, args=given, total=total,
                            next_url=next_url, first_url=url_for("audit.decisions", **_paging(given))
                            if request.args.get("cursor") else None,
@@ -423,15 +427,8 @@ def records():
     parsed, given, errors = _criteria(request.args, REGISTER_FIELDS, records_required=True)
     lines, next_url, total = [], None, 0
     if parsed:
-        criteria, cursor = parsed
-        log = runtime().log
-        size = _page_size()
-        rows = log.search(after=cursor, newest_first=False, limit=size + 1, **criteria)
-        if len(rows) > size:
-            rows = rows[:size]
-            next_url = url_for("audit.records", **_paging(given), cursor=rows[-1]["seq"])
+        rows, next_url, total = _page("audit.records", parsed, given, newest_first=False)
         lines = list(log_export.records_register(rows, today()))
-        total = log.count(**criteria)
     return render_template("audit/records.html", lines=lines, errors=errors, args=given, total=total,
                            next_url=next_url, first_url=url_for("audit.records", **_paging(given))
                            if request.args.get("cursor") else None), 422 if errors else 200
