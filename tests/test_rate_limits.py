@@ -62,6 +62,40 @@ def test_the_limit_lifts_when_the_window_ends(instances):
     assert client.get("/v1/rulesets", headers=bearer("app")).status_code == 200
 
 
+def test_authenticated_requests_do_not_read_the_counters_each_time(instances):
+    """The check is served from the process's memory: one read per bucket and MEMO_SECONDS, not one per request."""
+    import sqlalchemy as sa
+
+    app = instances[0]
+    statements = []
+    engine = app.extensions["transfer_gate.limiter"].engine
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    client = client_from(app, "198.51.100.13")
+    assert [client.get("/v1/rulesets", headers=bearer("app")).status_code for _ in range(25)] == [200] * 25
+    assert len([s for s in statements if "rate_limits" in s]) == 1
+
+
+def test_a_failure_over_the_limit_is_refused_even_on_a_count_not_yet_seen(instances):
+    """Another process's failures reach this one's memory up to MEMO_SECONDS late; a failure in the
+    meantime is counted, found over the limit, and answered 429, never a plain 401."""
+    one, two = (client_from(app, "198.51.100.14") for app in instances)
+    two.get("/v1/rulesets", headers=bearer("app"))  # two now remembers: no failures
+    assert [one.get("/v1/rulesets", headers=WRONG).status_code for _ in range(21)] == [401] * 20 + [429]
+    resp = two.get("/v1/rulesets", headers=WRONG)
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "60"
+    # Counted, so every process refuses the address from now on, a right key included.
+    assert two.get("/v1/rulesets", headers=bearer("app")).status_code == 429
+
+
+def test_the_memory_expires(instances):
+    one, two = (client_from(app, "198.51.100.15") for app in instances)
+    instances[1].extensions["transfer_gate.limiter"].memo_seconds = 0  # trust nothing remembered
+    two.get("/v1/rulesets", headers=bearer("app"))
+    for _ in range(20):
+        one.get("/v1/rulesets", headers=WRONG)
+    assert two.get("/v1/rulesets", headers=bearer("app")).status_code == 429
+
+
 def test_a_limit_of_zero_counts_nothing(make_app, tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'z.sqlite3'}", RATE_LIMIT_FAILURES=0)
     app.test_client_class = FlaskClient

@@ -144,13 +144,18 @@ def failures_wait(scope: str) -> int | None:
 
 
 def count_failure(scope: str) -> int | None:
-    """Count a failed key from this client at `scope`; return the wait if that reached the limit."""
+    """Count a failed key from this client at `scope`; return the wait when it came over the limit, else None.
+
+    A failure over the limit is one the check let through on a count another process had not yet
+    shown this one (rate_limits.MEMO_SECONDS): the caller refuses it as too many all the same.
+    """
     config = current_app.config
     try:
-        return limiter().failed(_bucket(scope), config["RATE_LIMIT_FAILURES"], config["RATE_LIMIT_WINDOW"])
+        failure = limiter().failed(_bucket(scope), config["RATE_LIMIT_FAILURES"], config["RATE_LIMIT_WINDOW"])
     except CountersUnavailable as exc:
         current_app.logger.warning("failed key not counted: %s", exc)
         return None
+    return failure.wait if failure.over else None
 
 
 def too_many_failures(wait: int):
@@ -205,7 +210,9 @@ def guard():
             return too_many_failures(wait)
         identity = keyring().authenticate(key)
         if identity is None and key is not None:
-            count_failure("api")
+            wait = count_failure("api")
+            if wait is not None:
+                return too_many_failures(wait)
     else:
         key = None
         identity = session_identity()

@@ -15,6 +15,14 @@ bp = Blueprint("account", __name__)
 MAX_KEY_LENGTH = 200  # longer than any real key; anything longer is not looked up
 
 
+def _too_many(target: str | None, wait: int):
+    current_app.logger.info("sign-in refused: too many failed keys from %s", request.remote_addr)
+    return render_template("account/signin.html", next=target, identity=None,
+                           error=gettext("Too many unknown keys were tried from your address. "
+                                         "Try again in %(seconds)s seconds.", seconds=wait)), 429, {
+                               "Retry-After": str(wait)}
+
+
 def safe_next(target: str | None) -> str | None:
     """Return `target` if it is a path on this site to go to after sign-in, else None (no open redirect)."""
     if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
@@ -34,16 +42,14 @@ def signin():
         return render_template("account/signin.html", next=target, error=None, identity=session_identity())
     wait = failures_wait("signin")
     if wait is not None:
-        current_app.logger.info("sign-in refused: too many failed keys from %s", request.remote_addr)
-        return render_template("account/signin.html", next=target, identity=None,
-                               error=gettext("Too many unknown keys were tried from your address. "
-                                             "Try again in %(seconds)s seconds.", seconds=wait)), 429, {
-                                   "Retry-After": str(wait)}
+        return _too_many(target, wait)
     key = request.form.get("key", "").strip()
     identity = keyring().authenticate(key) if len(key) <= MAX_KEY_LENGTH else None
     if identity is None:
         current_app.logger.info("sign-in refused: unknown or revoked key")
-        count_failure("signin")
+        wait = count_failure("signin")
+        if wait is not None:
+            return _too_many(target, wait)
         return render_template("account/signin.html", next=target, identity=None,
                                error=gettext("That key is unknown or has been revoked.")), 403
     if identity.role not in HOME:
