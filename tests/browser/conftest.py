@@ -41,6 +41,25 @@ def browser():
         chromium.close()
 
 
+def buffered(app):
+    """The app with every answer read whole (and its file closed) before the test server sends it.
+
+    Werkzeug's development server skips closing a file-backed answer (a static file) when the
+    browser hangs up while it is being written — Chromium does so for the favicon — and the
+    unclosed file then fails the test run as a ResourceWarning. gunicorn closes it.
+    """
+
+    def wsgi(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """Serve the test app (its own SQLite log in tmp_path) on a free port of 127.0.0.1."""
@@ -50,7 +69,7 @@ def live_server(app):
         response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
         return response
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
