@@ -16,7 +16,7 @@ def create_app(test_config=None, loaded=None) -> Flask:
     from . import config
     from .decision_log import DecisionLog, LogMask
     from .scenario_library import ScenarioLibrary
-    from .service import Runtime
+    from .service import Answers, Runtime
     from .web import (access, account, api, audit, deadline, key_admin, law_watch, metrics, openapi, problems,
                       tracing, translations, ui)
 
@@ -33,6 +33,7 @@ def create_app(test_config=None, loaded=None) -> Flask:
         app.extensions["transfer_gate"] = Runtime.build(app.config["RULESETS_DIR"], app.config["PROFILES_DIR"], log)
     else:
         app.extensions["transfer_gate"] = loaded.runtime(log)
+    app.extensions["transfer_gate"].answers = Answers(app.config["ANSWER_CACHE"])
     app.extensions["transfer_gate.reload"] = loaded.reload if loaded is not None else None
     app.extensions["scenario_library"] = ScenarioLibrary(log.engine)
     problems.init_app(app)

@@ -24,6 +24,8 @@ DEFAULTS = {
     "CREATE_FIRST_ADMIN_KEY": True,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of one request body (413 beyond)
     "MAX_BATCH": 1000,
+    # Answers each worker keeps worked out for requests that come again (service.Answers; 0: none).
+    "ANSWER_CACHE": 256,
     "JSON_SORT_KEYS": False,
     # Signs the browser session. None: a random secret generated once into the instance
     # folder (instance/secret_key, mode 0600), so sessions survive restarts and every worker shares it.
@@ -68,6 +70,8 @@ def init_app(app, test_config=None) -> None:
     if url.startswith("postgres:") or url.startswith("postgresql:") and not url.startswith("postgresql+"):
         # SQLAlchemy's plain postgresql:// means psycopg2; this project ships psycopg 3.
         app.config["DATABASE_URL"] = "postgresql+psycopg:" + url.split(":", 1)[1]
+    if not isinstance(app.config["ANSWER_CACHE"], int) or app.config["ANSWER_CACHE"] < 0:
+        raise ConfigError("TRANSFER_GATE_ANSWER_CACHE must be a whole number of answers (0: keep none)")
     if not isinstance(app.config["MAX_BATCH"], int) or app.config["MAX_BATCH"] < 1:
         raise ConfigError("TRANSFER_GATE_MAX_BATCH must be a positive integer")
     for key in ("DATABASE_TIMEOUT", "REQUEST_DEADLINE"):

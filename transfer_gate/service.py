@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from time import perf_counter
 from typing import Callable, Iterator, Mapping
@@ -37,6 +39,66 @@ class Observer:
     def decided(self, response: dict) -> None:
         """A decision was logged and is being returned."""
 
+    def reused(self, hit: bool) -> None:
+        """A decision's answer was found worked out already (hit) or had to be worked out (miss)."""
+
+
+# Answers a worker keeps worked out (TRANSFER_GATE_ANSWER_CACHE): about 25 KB each.
+ANSWER_CACHE = 256
+
+
+@dataclass(frozen=True)
+class Worked:
+    """A decision's answer as far as it follows from the request: the engine's decision and its JSON text.
+
+    `fragment` is the text of `decision.to_dict()` without its braces (answer_text), so an answer's
+    text is its decision id, this fragment, its time and its date, joined without serialising again.
+    """
+
+    decision: object  # model.Decision or journeys.Journey
+    fragment: str
+
+
+class Answers:
+    """The answers a worker has worked out, for the requests that come again (a bounded LRU).
+
+    An answer follows from the request, the rules, the country profiles and the date `as_of` — the
+    engine is pure and has no clock — and not from the recipient's name or the caller's
+    `reference`, which it never reads. So a request that differs from an earlier one only in
+    those gets the same decision without running the engine and building the answer again:
+    the key is the validated request without them (its `as_of` already resolved to a date),
+    and the entries belong to one set of rules and profiles — a runtime given others (a reload
+    starts new workers) starts empty. Everything else of the answer is per decision: its id,
+    its time, its date, and the log entry, which is written for each decision as before.
+    """
+
+    def __init__(self, size: int = ANSWER_CACHE):
+        self.size = max(0, int(size))
+        self._entries: OrderedDict = OrderedDict()
+        self._owner: tuple = ()
+        self._lock = threading.Lock()
+
+    def get(self, owner: tuple, key) -> Worked | None:
+        with self._lock:
+            if self._owner != owner or key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key]
+
+    def put(self, owner: tuple, key, worked: Worked) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            if self._owner != owner:
+                self._entries.clear()
+                self._owner = owner
+            self._entries[key] = worked
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
 
 @dataclass
 class Runtime:
@@ -48,6 +110,7 @@ class Runtime:
     log: DecisionLog | None
     clock: Callable[[], datetime] = field(default=_utc_now)
     observer: Observer = field(default_factory=Observer)
+    answers: Answers = field(default_factory=Answers)
 
     @classmethod
     def build(cls, rulesets_dir, profiles_dir, log: DecisionLog | None, clock=None) -> "Runtime":
@@ -225,25 +288,57 @@ def answer(rt: Runtime, request: TransferRequest, book: RuleBook | None = None, 
     return evaluate(rt, request, book, profiles, matcher)
 
 
-def _respond(rt: Runtime, request: TransferRequest) -> dict:
-    decision = answer(rt, request)
-    body = {"decision_id": str(ULID())}
-    body.update(decision.to_dict())
-    body["evaluated_at"] = rt.clock().strftime(TIMESTAMP)
-    body["as_of"] = request.as_of.isoformat()
-    return body
+def _unnamed(recipient: Recipient) -> Recipient:
+    return replace(recipient, name=None) if recipient.name is not None else recipient
 
 
-def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: str, role: str | None,
-                request_id: str | None = None) -> tuple[dict, str]:
-    """Build the log row of a decision and the answer's text, proving first that both can be sent and stored.
+def answer_key(request: TransferRequest) -> TransferRequest:
+    """The request as far as its answer depends on it: without `reference` and the recipients' names."""
+    return replace(request, reference=None, recipient=_unnamed(request.recipient),
+                   onward=tuple(replace(leg, recipient=_unnamed(leg.recipient)) for leg in request.onward))
 
-    The answer is serialised once (answer_text): the same text is sent, stored and hashed.
+
+def worked_out(rt: Runtime, request: TransferRequest) -> Worked:
+    """Decide a request under the runtime's rules and profiles, or find it decided already (Answers).
+
+    Raise RequestInvalid when the answer cannot be sent as JSON, before anything is logged.
+    """
+    owner = (rt.book, rt.profiles, rt.matcher)
+    key = answer_key(request)
+    worked = rt.answers.get(owner, key)
+    rt.observer.reused(worked is not None)
+    if worked is None:
+        decision = answer(rt, request)
+        try:
+            fragment = answer_text(decision.to_dict())[1:-1]
+        except (TypeError, ValueError):
+            raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
+        worked = Worked(decision, fragment)
+        rt.answers.put(owner, key, worked)
+    return worked
+
+
+def _respond(rt: Runtime, request: TransferRequest) -> tuple[dict, str]:
+    """The answer to a request, and its text (answer_text of it, with its decision's part serialised once)."""
+    worked = worked_out(rt, request)
+    decision_id, evaluated_at, as_of = str(ULID()), rt.clock().strftime(TIMESTAMP), request.as_of.isoformat()
+    body = {"decision_id": decision_id}
+    body.update(worked.decision.to_dict())
+    body["evaluated_at"] = evaluated_at
+    body["as_of"] = as_of
+    # A ULID, a timestamp and an ISO date need no escaping in JSON.
+    return body, f'{{"decision_id":"{decision_id}",{worked.fragment},"evaluated_at":"{evaluated_at}","as_of":"{as_of}"}}'
+
+
+def _logged_row(rt: Runtime, request: TransferRequest, response: dict, text: str, caller: str, role: str | None,
+                request_id: str | None = None) -> dict:
+    """Build the log row of a decision, proving first that it and the answer's text can be sent and stored.
+
+    The answer is serialised once (`text`): the same text is sent, stored and hashed.
     Raise RequestInvalid when either cannot be (text that UTF-8 or PostgreSQL refuses), before
     anything is logged: a decision is logged only when it can also be returned.
     """
     try:
-        text = answer_text(response)
         row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK,
                         request_id=request_id, response_text=text)
         text.encode("utf-8")
@@ -254,14 +349,14 @@ def _logged_row(rt: Runtime, request: TransferRequest, response: dict, caller: s
                     raise ValueError("PostgreSQL cannot store NUL in text")
     except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
         raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
-    return row, text
+    return row
 
 
 def _decide(rt: Runtime, payload, caller: str, role: str | None, dry_run: bool,
             request_id: str | None) -> tuple[dict, str]:
     request = validate(rt, payload)
-    response = _respond(rt, request)
-    row, text = _logged_row(rt, request, response, caller, role, request_id)
+    response, text = _respond(rt, request)
+    row = _logged_row(rt, request, response, text, caller, role, request_id)
     if not dry_run:
         rt.log.append([row])
         rt.observer.decided(response)
@@ -288,8 +383,8 @@ def _decide_all(rt: Runtime, payloads: list, caller: str, role: str | None, prob
     for payload in payloads:
         try:
             request = validate(rt, payload)
-            response = _respond(rt, request)
-            row, text = _logged_row(rt, request, response, caller, role, request_id)
+            response, text = _respond(rt, request)
+            row = _logged_row(rt, request, response, text, caller, role, request_id)
         except (RequestInvalid, UnknownCountry) as exc:
             out.append((problem(exc), None))
             continue

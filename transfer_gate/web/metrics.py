@@ -55,6 +55,9 @@ class Metrics(Observer):
         self.responses = Counter("transfer_gate_http_responses", "Answers by status code and endpoint "
                                  "(5xx: the service failed; 503: the log or the key store was unavailable).",
                                  ["status", "endpoint"], registry=registry)
+        self.answers = Counter("transfer_gate_answers_reused", "Decisions whose answer was found worked out "
+                               "already for an earlier request (hit: no engine step) or worked out (miss).",
+                               ["result"], registry=registry)
         self.reloads = Counter("transfer_gate_reloads", "Reloads of rules and profiles (SIGHUP to serve), by result.",
                                ["result"], registry=registry)
 
@@ -66,6 +69,9 @@ class Metrics(Observer):
     def decided(self, response: dict) -> None:
         self.decisions.labels(response["outcome"], response.get("regime") or "unknown",
                               response.get("route") or "none").inc()
+
+    def reused(self, hit: bool) -> None:
+        self.answers.labels("hit" if hit else "miss").inc()
 
     def committed(self, entries: int, seconds: float) -> None:
         self.log_commit_entries.observe(entries)
