@@ -61,6 +61,18 @@ def test_a_shipped_dictionary_never_changes():
     assert unpack(pack(text)) == text
 
 
+def test_packing_from_a_primed_copy_writes_the_stream_a_fresh_compressor_writes():
+    """pack() copies a compressor that took in the dictionary once; the bytes must be a fresh one's."""
+    import zlib
+
+    from transfer_gate.log_entries import COMPRESSION_LEVEL, CURRENT_DICTIONARY, _dictionary
+
+    for text in ("", "a", json.dumps({"outcome": "allow", "summary_ja": "移転できます。" * 30}, ensure_ascii=False)):
+        fresh = zlib.compressobj(COMPRESSION_LEVEL, zdict=_dictionary(CURRENT_DICTIONARY))
+        expected = bytes([CURRENT_DICTIONARY]) + fresh.compress(text.encode("utf-8")) + fresh.flush()
+        assert pack(text) == pack(text) == expected and unpack(expected) == text
+
+
 def test_a_stored_answer_altered_in_place_fails_verification(store_app, store_url):
     from tests.test_decision_log import tamper
 

@@ -87,21 +87,30 @@ def bad_keys(body) -> dict[str, list[str]]:
     A loop, not recursion: the parser accepts nesting close to Python's recursion limit.
     """
     errors: dict[str, list[str]] = {}
-    stack = [(body, "")]
+    # A path is kept as its parts and joined only for an error: most bodies have none.
+    stack: list[tuple[object, tuple]] = [(body, ())]
     while stack:
-        value, path = stack.pop()
+        value, parts = stack.pop()
         if isinstance(value, dict):
             for key in getattr(value, "repeated", ()):
-                errors.setdefault(_join(path, key), []).append("This key appears more than once in the object.")
+                errors.setdefault(_path(parts + (key,)), []).append("This key appears more than once in the object.")
             for key, item in value.items():
-                if "\x00" in key or any("\ud800" <= ch <= "\udfff" for ch in key):
-                    errors.setdefault(_join(path, key), []).append(
+                if "\x00" in key or not key.isascii() and any("\ud800" <= ch <= "\udfff" for ch in key):
+                    errors.setdefault(_path(parts + (key,)), []).append(
                         "The key contains a character that cannot be stored (NUL or an unpaired UTF-16 surrogate).")
-                else:
-                    stack.append((item, _join(path, key)))
+                elif isinstance(item, (dict, list)):
+                    stack.append((item, parts + (key,)))
         elif isinstance(value, list):
-            stack.extend((item, f"{path or '$'}[{i}]") for i, item in enumerate(value))
+            stack.extend((item, parts + (i,)) for i, item in enumerate(value) if isinstance(item, (dict, list)))
     return dict(sorted(errors.items()))
+
+
+def _path(parts: tuple) -> str:
+    """A path as errors name it: keys joined by dots, list items as [i] (the body itself as $)."""
+    path = ""
+    for part in parts:
+        path = f"{path or '$'}[{part}]" if isinstance(part, int) else _join(path, part)
+    return path
 
 
 def _join(path: str, key: str) -> str:
