@@ -16,7 +16,8 @@ given concurrency, scenario after scenario, in turn, for each run:
   call, and 100 per call for the batch comparison.
 
 Prints each scenario's medians over the runs (requests/s, decisions/s, p50/p90/p99 latency,
-non-200 answers), the ratios that matter — decisions/s ÷ floor req/s, ours ÷ Cerbos — and then
+non-200 answers, and the CPU the server's processes used per request — per decision for batches —
+which tells working from waiting), the ratios that matter — decisions/s ÷ floor req/s, ours ÷ Cerbos — and then
 verifies the decision log's chain and reports the stored size of an entry. Before the load it
 checks that Cerbos and transfer-gate agree on every request of the mix (lawful or not, and the
 route). Asserts nothing: tests check correctness; this measures.
@@ -97,20 +98,49 @@ def wrk(url: str, method: str, path: str, bodies: Path | None, auth: str | None,
     return result
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User and system CPU seconds the processes have used (from /proc; a process gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def measured(server, *args) -> dict:
+    """wrk against a server, with the CPU its processes used per request (`cpu_us`): work, not waiting."""
+    pids = server.pids()
+    before = cpu_seconds(pids)
+    result = wrk(server.url, *args)
+    result["cpu_us"] = (cpu_seconds(pids) - before) / max(result["requests"], 1) * 1e6
+    return result
+
+
 class Serve:
     """`transfer-gate serve` with its default settings, on a store of its own."""
 
-    def __init__(self, database_url: str, workdir: Path, serve_args: list[str] = ()):
+    def __init__(self, database_url: str, workdir: Path, serve_args: list[str] = (), env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, TRANSFER_GATE_DATABASE_URL=database_url, TRANSFER_GATE_API_KEYS=f"app:{APP_KEY}",
-                        TRANSFER_GATE_SECRET_KEY=SECRET)
+                        TRANSFER_GATE_SECRET_KEY=SECRET, **(env or {}))
         exe = Path(sys.executable).with_name("transfer-gate")
         self.cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "transfer_gate.cli"]
         self.log = open(workdir / "serve.log", "w")
         self.proc = subprocess.Popen(self.cli + ["serve", "--bind", f"127.0.0.1:{self.port}", *serve_args], env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
         wait_for(self.url + "/healthz")
+
+    def pids(self) -> list[int]:
+        """The master and its workers."""
+        children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+        return [self.proc.pid, *map(int, children)]
 
     def stop(self):
         self.proc.terminate()
@@ -143,6 +173,9 @@ class Peer:
                                      free_port())
         self.proc = cerbos.start(cerbos.ensure_binary(scratch), config)
         wait_for(self.url + "/_cerbos/health")
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid]
 
     def bodies(self, runtime, mix: list[dict], per_call: int = 1) -> list[dict]:
         """CheckResources bodies: the facts our matcher sees, one resource per kind of data."""
@@ -228,7 +261,8 @@ def fmt(name: str, runs: list[dict], per_call: int = 1) -> str:
     bad = sum(r["not200"] + r["socket_errors"] for r in runs)
     return (f"{name:<34} {med['rps']:9.0f} req/s {med['rps'] * per_call:10.0f} decisions/s   "
             f"p50 {med['p50_us'] / 1000:7.1f} ms  p90 {med['p90_us'] / 1000:7.1f} ms  "
-            f"p99 {med['p99_us'] / 1000:7.1f} ms  max {med['max_us'] / 1000:7.1f} ms   non-200 {bad}")
+            f"p99 {med['p99_us'] / 1000:7.1f} ms  max {med['max_us'] / 1000:7.1f} ms   non-200 {bad}   "
+            f"server CPU {statistics.median(r['cpu_us'] for r in runs) / per_call:6.0f} µs each")
 
 
 def main():
@@ -240,6 +274,8 @@ def main():
     parser.add_argument("--mix", type=int, default=200, help="varied requests besides the README's")
     parser.add_argument("--no-peer", action="store_true", help="skip Cerbos")
     parser.add_argument("--serve-args", default="", help="instead of the shipped defaults, e.g. '--workers 1 --threads 16'")
+    parser.add_argument("--serve-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="configuration for serve, e.g. TRANSFER_GATE_ANSWER_CACHE=0 (repeatable)")
     parser.add_argument("--cerbos-scratch", default=str(Path(tempfile.gettempdir()) / "transfer-gate-cerbos"),
                         help="where `npm install cerbos` puts the binary (kept between runs)")
     args = parser.parse_args()
@@ -258,7 +294,7 @@ def main():
         batches.write_text("".join(json.dumps({"requests": [mix[(i + j) % len(mix)] for j in range(100)]},
                                               ensure_ascii=False) + "\n" for i in range(0, len(mix), 10)))
         store = fresh_store(args.database_url, work)
-        server = Serve(store, work, args.serve_args.split())
+        server = Serve(store, work, args.serve_args.split(), dict(e.split("=", 1) for e in args.serve_env))
         peer = None
         if not args.no_peer:
             peer = Peer(work, Path(args.cerbos_scratch))
@@ -275,12 +311,12 @@ def main():
         results: dict[str, list] = {k: [] for k in ("floor", "decide", "batch", "peer", "peer_batch")}
         try:
             for run in range(args.runs):
-                results["floor"].append(wrk(server.url, "GET", "/healthz", None, None, c, d))
-                results["decide"].append(wrk(server.url, "POST", "/v1/decisions", singles, auth, c, d))
-                results["batch"].append(wrk(server.url, "POST", "/v1/decisions/batch", batches, auth, c, d))
+                results["floor"].append(measured(server, "GET", "/healthz", None, None, c, d))
+                results["decide"].append(measured(server, "POST", "/v1/decisions", singles, auth, c, d))
+                results["batch"].append(measured(server, "POST", "/v1/decisions/batch", batches, auth, c, d))
                 if peer:
-                    results["peer"].append(wrk(peer.url, "POST", "/api/check/resources", peer_singles, None, c, d))
-                    results["peer_batch"].append(wrk(peer.url, "POST", "/api/check/resources", peer_batches, None,
+                    results["peer"].append(measured(peer, "POST", "/api/check/resources", peer_singles, None, c, d))
+                    results["peer_batch"].append(measured(peer, "POST", "/api/check/resources", peer_batches, None,
                                                      c, d))
                 print(f"run {run + 1}/{args.runs} done", flush=True)
         finally:
@@ -289,7 +325,8 @@ def main():
                 peer.stop()
         store_name = "PostgreSQL" if args.database_url else "SQLite"
         print(f"\nconcurrency {c}, {d} s per scenario, median of {args.runs} runs, store {store_name}, "
-              f"`serve` settings: {args.serve_args or 'the shipped defaults'}")
+              f"`serve` settings: {args.serve_args or 'the shipped defaults'} {' '.join(args.serve_env)}".rstrip())
+        print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[1]:.2f} (5 min)")
         print(fmt("GET /healthz (the HTTP floor)", results["floor"]))
         print(fmt("POST /v1/decisions", results["decide"]))
         print(fmt("POST /v1/decisions/batch (100)", results["batch"], 100))
