@@ -93,3 +93,39 @@ def test_japanese_decision_and_country_pages_show_no_english_interface_text(ja, 
     labels = " ".join(re.findall(r"<(?:dt|h2|label|button)\b[^>]*>(.*?)</", html, flags=re.S))
     assert "連邦" in html and english_words(labels) == []
     assert english_words(text_of(ja, "/audit/decisions/01JD3Q8Z5T6W8Y9C0V1B2N3M4K", 404)) == []
+
+
+@pytest.mark.parametrize("statements,found", [
+    (["UPDATE decision_log SET outcome = 'allow' WHERE seq = 2"], "内容がハッシュと一致しません（改ざん）"),
+    (["DELETE FROM decision_log WHERE seq = 2"], "この記録の前の記録 2 が欠けています（削除）"),
+    (["DELETE FROM decision_log WHERE seq = 3"], "チェーンは記録 2 で終わっています（ログが切り詰められています）"),
+])
+def test_a_broken_chain_is_explained_in_japanese(ja, app, logged, statements, found):
+    from tests.test_decision_log import tamper
+
+    tamper(app.config["DATABASE_URL"], *statements)
+    text = text_of(ja, "/audit/chain")
+    assert found in text and english_words(text) == []
+
+
+def test_a_request_the_candidate_cannot_decide_is_explained_in_japanese(make_app, tmp_path):
+    """Replayed under rules that no longer know a kind of data: said in Japanese, no field path shown."""
+    import shutil
+
+    import yaml
+
+    from tests.conftest import RULESETS
+
+    candidate = tmp_path / "candidate-rules"
+    shutil.copytree(RULESETS, candidate)
+    taxonomy = candidate / "taxonomy.yaml"
+    data = yaml.safe_load(taxonomy.read_text())
+    del data["categories"]["special_care.medical_history"]  # a category the candidate no longer knows
+    taxonomy.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    app = make_app(f"sqlite:///{tmp_path / 'replay.sqlite3'}", CANDIDATE_RULESETS_DIR=str(candidate))
+    client = app.test_client()
+    assert client.post("/v1/decisions", json=EXAMPLE).status_code == 200  # names medical history
+    client.set_cookie("lang", "ja")
+    text = text_of(client, "/audit/replay?under=candidate")
+    assert "記録された依頼が有効な依頼ではなくなっています" in text
+    assert "data_categories" not in text and english_words(text) == []

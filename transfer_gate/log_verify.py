@@ -20,6 +20,7 @@ class Verification:
     first_bad: int | None = None
     decision_id: str | None = None
     reason: str | None = None
+    reason_ja: str | None = None  # the same finding, for Japanese readers of the audit pages
 
     def describe(self) -> str:
         if self.ok:
@@ -59,37 +60,55 @@ class Verifying:
                     checked += 1
                     seq, bad = row["seq"], None
                     if seq != expected:
-                        missing = f"entry {expected}" if seq == expected + 1 else f"entries {expected}–{seq - 1}"
-                        bad = f"{missing} before it {'is' if seq == expected + 1 else 'are'} missing (deleted)"
+                        bad = _missing(expected, seq)
                     elif row["prev_hash"] != prev:
                         bad = (f"its prev_hash is not the hash of entry {seq - 1}: an entry was moved (reordered), "
-                               f"or entry {seq - 1} was altered and re-hashed")
+                               f"or entry {seq - 1} was altered and re-hashed",
+                               f"直前の記録 {seq - 1} のハッシュにつながっていません。記録が移動された（順序の入れ替え）か、"
+                               f"記録 {seq - 1} が改ざんされてハッシュが再計算されています")
                     elif _hash_of(row) != row["hash"]:
-                        bad = "its content does not match its hash (altered)"
+                        bad = ("its content does not match its hash (altered)",
+                               "内容がハッシュと一致しません（改ざん）")
                     elif anchor is not None and seq == anchor.seq and row["hash"] != anchor.hash:
-                        bad = "its hash differs from the anchor recorded outside the store (the chain was rewritten)"
+                        bad = ("its hash differs from the anchor recorded outside the store (the chain was rewritten)",
+                               "ハッシュがデータベースの外に記録したアンカーと異なります（チェーンが書き換えられています）")
                     if bad:
                         result.close()
-                        return Verification(False, checked, head_seq, head_hash, seq, row["decision_id"], bad)
+                        return Verification(False, checked, head_seq, head_hash, seq, row["decision_id"], *bad)
                     prev, expected = row["hash"], seq + 1
         last = expected - 1
         if anchor is not None and anchor.seq > last:
             return Verification(False, checked, head_seq, head_hash, last + 1, None,
                                 f"missing: an anchor recorded outside the store names entry {anchor.seq}, "
-                                f"but the chain ends at entry {last} (the log was truncated)")
+                                f"but the chain ends at entry {last} (the log was truncated)",
+                                f"欠落：データベースの外に記録したアンカーは記録 {anchor.seq} を指していますが、"
+                                f"チェーンは記録 {last} で終わっています（ログが切り詰められています）")
         if head_seq > last:
             return Verification(False, checked, head_seq, head_hash, last + 1, None,
                                 f"missing: the chain head records entry {head_seq}, but the chain ends at entry "
-                                f"{last} (the log was truncated)")
+                                f"{last} (the log was truncated)",
+                                f"欠落：チェーンの先頭は記録 {head_seq} を指していますが、チェーンは記録 {last} で"
+                                f"終わっています（ログが切り詰められています）")
         if head_seq < last:
             extra = self.query(after=head_seq, limit=1)
             return Verification(False, checked, head_seq, head_hash, head_seq + 1,
                                 extra[0]["decision_id"] if extra else None,
-                                f"it lies beyond the chain head (entry {head_seq}): it was not appended by the service")
+                                f"it lies beyond the chain head (entry {head_seq}): it was not appended by the service",
+                                f"チェーンの先頭（記録 {head_seq}）より後にあります。サービスが追記した記録ではありません")
         if head_hash != prev:
             return Verification(False, checked, head_seq, head_hash, last, None,
-                                "its hash differs from the one the chain head records (the entry was rewritten)")
+                                "its hash differs from the one the chain head records (the entry was rewritten)",
+                                "ハッシュがチェーンの先頭に記録されたものと異なります（記録が書き換えられています）")
         return Verification(True, checked, head_seq, head_hash)
+
+
+def _missing(expected: int, seq: int) -> tuple[str, str]:
+    """The finding when entries before `seq` are gone: (English, Japanese)."""
+    if seq == expected + 1:
+        return (f"entry {expected} before it is missing (deleted)",
+                f"この記録の前の記録 {expected} が欠けています（削除）")
+    return (f"entries {expected}–{seq - 1} before it are missing (deleted)",
+            f"この記録の前の記録 {expected}～{seq - 1} が欠けています（削除）")
 
 
 def _hash_of(row) -> str | None:

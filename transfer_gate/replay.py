@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from . import service
-from .errors import TransferGateError
+from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .profiles import ProfileStore
 from .rules import load_rulebook
 
@@ -66,7 +66,8 @@ class Change:
     kinds: tuple[str, ...]
     before: dict
     after: dict | None  # None when the candidate cannot decide the request
-    problem: str | None = None
+    problem: str | None = None  # what the service answered, as the API and the CLI show it (field paths included)
+    why: tuple[str, str] | None = None  # why it cannot be decided, for a person: (English, Japanese)
     legs: tuple[dict, ...] = ()  # for a journey: each leg that would change (leg, origin, destination, changes, before, after)
 
     @property
@@ -82,6 +83,14 @@ class Change:
                 "destination": self.destination, "changes": list(self.kinds), "before": self.before,
                 "after": self.after, "conditions_added": self.conditions_added,
                 "conditions_removed": self.conditions_removed, "problem": self.problem, "legs": list(self.legs)}
+
+    @property
+    def problem_text(self) -> str | None:
+        return self.why[0] if self.why else None
+
+    @property
+    def problem_text_ja(self) -> str | None:
+        return self.why[1] if self.why else None
 
 
 @dataclass
@@ -113,10 +122,10 @@ def replay(under: service.Runtime, entries: Iterable[dict]) -> ReplayReport:
             answer = service.answer(under, request).to_dict()  # a journey: every leg re-evaluated
             after = _summary(answer)
         except TransferGateError as exc:
-            after, problem = None, getattr(exc, "errors", None) or str(exc)
+            after, problem, why = None, getattr(exc, "errors", None) or str(exc), undecidable(exc)
             kinds = ("undecidable",)
         else:
-            problem = None
+            problem, why = None, None
             legs = _leg_changes(entry["response"], answer)
             changed = {k for leg in legs for k in leg["changes"]}
             kinds = tuple(k for k in ("outcome", "route", "conditions") if before[k] != after[k] or k in changed)
@@ -124,13 +133,30 @@ def replay(under: service.Runtime, entries: Iterable[dict]) -> ReplayReport:
             continue
         report.changes.append(Change(entry["decision_id"], entry["created_at"], entry["reference"],
                                      entry["destination"], kinds, before, after,
-                                     None if problem is None else _problem_text(problem), legs))
+                                     None if problem is None else _problem_text(problem), why, legs))
         report.counts.update(kinds)
         if after and "outcome" in kinds:
             report.transitions[f"{before['outcome']} → {after['outcome']}"] += 1
         if after and "route" in kinds:
             report.transitions[f"route {before['route']} → {after['route']}"] += 1
     return report
+
+
+def undecidable(exc: TransferGateError) -> tuple[str, str]:
+    """Why a logged request cannot be decided under other rules or profiles, as a person reads it (English, Japanese)."""
+    if isinstance(exc, UnknownCountry):
+        return (f"The country profiles compared against have no profile for {exc.code}, where the data goes.",
+                f"比較した国別プロファイルには、移転先 {exc.code} のプロファイルがありません。")
+    if isinstance(exc, UnsupportedOrigin):
+        return ("The rules compared against have no regime for the country the data leaves.",
+                "比較したルールには、データの移転元の国を扱う法制度がありません。")
+    if isinstance(exc, RequestInvalid):
+        return ("Under the rules compared against, the logged request is no longer a valid request (for example, "
+                "it names a kind of data or a safeguard they do not know).",
+                "比較したルールの下では、記録された依頼が有効な依頼ではなくなっています（たとえば、ルールにないデータの"
+                "種類や保護措置を指定しています）。")
+    return ("The rules and profiles compared against cannot decide the logged request.",
+            "比較したルールとプロファイルでは、記録された依頼を判断できません。")
 
 
 def _problem_text(problem) -> str:
