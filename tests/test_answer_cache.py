@@ -132,3 +132,31 @@ def test_a_bad_cache_size_stops_the_start(make_app, tmp_path, value):
 
     with pytest.raises(ConfigError, match="ANSWER_CACHE"):
         make_app(f"sqlite:///{tmp_path / 'c.sqlite3'}", ANSWER_CACHE=value)
+
+
+def test_the_fields_kept_beside_the_text_give_the_same_log_row_as_the_whole_answer(runtime):
+    """The API sends the text and builds the log row from HEAD_FIELDS only: for every case, the same row."""
+    from transfer_gate.log_entries import entry_for
+
+    rt = fresh(runtime)
+    for _ruleset, case in CASES:
+        if case.switch_on:
+            continue
+        request = service.validate(rt, case.request)
+        whole, text = service._respond(rt, request)
+        head = {k: whole[k] for k in ("decision_id", *service.HEAD_FIELDS, "evaluated_at", "as_of")}
+        row = entry_for(request.to_dict(), whole, "test", "app", response_text=text)
+        assert entry_for(request.to_dict(), head, "test", "app", response_text=text) == row, case.name
+        _, again = service._respond(rt, request, whole=False)
+        assert json.loads(again).keys() == whole.keys()
+
+
+def test_answers_never_echo_a_field_the_log_may_mask(runtime):
+    """The log's mask (reference, recipient names) is applied to the request; were an answer to echo one of
+    them, the text path, which builds the row from part of the answer, would store it unmasked."""
+    rt = fresh(runtime)
+    for _ruleset, case in CASES:
+        payload = dict(case.request, reference="ref-echo-check-4711")
+        payload["recipient"] = dict(payload.get("recipient") or {}, name="Echo Check Corp.")
+        _, text = decided(rt, payload)
+        assert "ref-echo-check-4711" not in text and "Echo Check Corp." not in text, case.name

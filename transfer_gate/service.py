@@ -57,6 +57,11 @@ class Worked:
 
     decision: object  # model.Decision or journeys.Journey
     fragment: str
+    head: dict  # what the log row and the metrics read of the answer (HEAD_FIELDS); never changed
+
+
+# The fields of an answer its log row and the metrics read (log_entries.entry_for, Observer.decided).
+HEAD_FIELDS = ("outcome", "regime", "route", "ruleset", "country_profile", "records", "data_kinds")
 
 
 class Answers:
@@ -309,21 +314,26 @@ def worked_out(rt: Runtime, request: TransferRequest) -> Worked:
     rt.observer.reused(worked is not None)
     if worked is None:
         decision = answer(rt, request)
+        body = decision.to_dict()
         try:
-            fragment = answer_text(decision.to_dict())[1:-1]
+            fragment = answer_text(body)[1:-1]
         except (TypeError, ValueError):
             raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
-        worked = Worked(decision, fragment)
+        worked = Worked(decision, fragment, {k: body[k] for k in HEAD_FIELDS})
         rt.answers.put(owner, key, worked)
     return worked
 
 
-def _respond(rt: Runtime, request: TransferRequest) -> tuple[dict, str]:
-    """The answer to a request, and its text (answer_text of it, with its decision's part serialised once)."""
+def _respond(rt: Runtime, request: TransferRequest, whole: bool = True) -> tuple[dict, str]:
+    """The answer to a request, and its text (answer_text of it, with its decision's part serialised once).
+
+    With `whole` False the dict holds only what the log row and the metrics read of the answer
+    (HEAD_FIELDS, shared with the kept answer: read, never changed): for callers that send the text.
+    """
     worked = worked_out(rt, request)
     decision_id, evaluated_at, as_of = str(ULID()), rt.clock().strftime(TIMESTAMP), request.as_of.isoformat()
     body = {"decision_id": decision_id}
-    body.update(worked.decision.to_dict())
+    body.update(worked.decision.to_dict() if whole else worked.head)
     body["evaluated_at"] = evaluated_at
     body["as_of"] = as_of
     # A ULID, a timestamp and an ISO date need no escaping in JSON.
@@ -353,9 +363,9 @@ def _logged_row(rt: Runtime, request: TransferRequest, response: dict, text: str
 
 
 def _decide(rt: Runtime, payload, caller: str, role: str | None, dry_run: bool,
-            request_id: str | None) -> tuple[dict, str]:
+            request_id: str | None, whole: bool = True) -> tuple[dict, str]:
     request = validate(rt, payload)
-    response, text = _respond(rt, request)
+    response, text = _respond(rt, request, whole or _masking(rt))
     row = _logged_row(rt, request, response, text, caller, role, request_id)
     if not dry_run:
         rt.log.append([row])
@@ -374,7 +384,12 @@ def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_ru
 
 def decide_text(rt: Runtime, payload, *, caller: str, role: str | None = None, request_id: str | None = None) -> str:
     """Like `decide`, but return the answer as the JSON text that was logged and hashed (the API sends it)."""
-    return _decide(rt, payload, caller, role, False, request_id)[1]
+    return _decide(rt, payload, caller, role, False, request_id, whole=False)[1]
+
+
+def _masking(rt: Runtime) -> bool:
+    """Whether the log masks fields: the mask is applied to the whole answer, never to a part of it."""
+    return bool(rt.log and rt.log.mask.fields)
 
 
 def _decide_all(rt: Runtime, payloads: list, caller: str, role: str | None, problem: Callable[[TransferGateError], dict],
