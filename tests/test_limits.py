@@ -90,11 +90,11 @@ def test_a_batch_whose_answer_cannot_be_stored_logs_nothing_of_it(client, app, m
     real = service._respond
 
     def leaky(rt, request):  # an answer that echoes text the store refuses, as a future field might
-        body, text = real(rt, request)
+        body, text, text_escaped = real(rt, request)
         if request.destination == "DE":
             body["note"] = "bad\udc80"
             text = text[:-1] + ',"note":"bad\udc80"}'
-        return body, text
+        return body, text, text_escaped
 
     monkeypatch.setattr(service, "_respond", leaky)
     resp = client.post("/v1/decisions/batch", json={"requests": [EXAMPLE, with_(destination="DE"), EXAMPLE]})

@@ -134,3 +134,29 @@ def test_entries_written_before_compact_storage_still_read_back_and_verify(make_
     assert stored[0]["response"] == first["response"] and stored[0]["response_z"] is None, "old rows are not rewritten"
     result = log.verify()
     assert result.ok and result.checked == 3, result.describe()
+
+
+def test_a_hash_worked_out_from_its_template_is_the_entrys_hash(runtime):
+    """The write path hashes a row from bytes prepared before its position was known (HASH_TEMPLATE);
+    verification hashes the stored entry as it is. Both must agree for every case, masked or not."""
+    from transfer_gate import service
+    from transfer_gate.log_entries import HASH_TEMPLATE, LogMask, entry_for, entry_hash, escaped, stored, with_packed
+    from tests.test_cases import CASES
+
+    masks = [None, LogMask.from_config("reference,recipient.name", "hash", "k" * 32),
+             LogMask.from_config("reference", "redact", None)]
+    for i, (_ruleset, case) in enumerate(CASES):
+        payload = dict(case.request, reference=f"ref-{i}\u0001\"\\ 越境")
+        request = service.validate(runtime, payload)
+        response, text, text_escaped = service._respond(runtime, request)
+        assert text_escaped == escaped(text)
+        for mask in masks:
+            extra = {"mask": mask} if mask else {}
+            row = entry_for(request.to_dict(), response, "app-1", "app", request_id=f"r{i}", response_text=text,
+                            response_escaped=text_escaped, **extra)
+            plain = {k: v for k, v in row.items() if k != HASH_TEMPLATE}
+            for seq, prev in ((1, "0" * 64), (10**12 + i, "ab" * 32)):
+                full = dict(with_packed(row), seq=seq, prev_hash=prev)
+                kept = stored(full)
+                assert HASH_TEMPLATE not in kept
+                assert entry_hash(full) == entry_hash(dict(plain, seq=seq, prev_hash=prev)) == entry_hash(kept), case.name

@@ -72,17 +72,59 @@ def canonical(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(row) -> str:
-    """Hash an entry's canonical content; `seq` and `prev_hash` are part of it, which makes the chain.
-
-    The content is the entry as written (`logical`): a compressed answer is hashed as its text.
-    """
-    row = logical(row)
+def _content(row) -> dict:
     content = {k: row[k] for k in HASHED}
     for k in OPTIONAL_HASHED:
         if row.get(k) is not None:
             content[k] = row[k]
-    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
+    return content
+
+
+def entry_hash(row) -> str:
+    """Hash an entry's canonical content; `seq` and `prev_hash` are part of it, which makes the chain.
+
+    The content is the entry as written (`logical`): a compressed answer is hashed as its text.
+    A row about to be written may carry its `HASH_TEMPLATE` (hash_template): the same bytes, most
+    of them worked out before the chain's position was known.
+    """
+    template = row.get(HASH_TEMPLATE)
+    if template is not None:
+        before, middle, after = template
+        return hashlib.sha256(b"".join((before, row["prev_hash"].encode("ascii"), middle, str(int(row["seq"])).encode(),
+                                        after))).hexdigest()
+    return hashlib.sha256(canonical(_content(logical(row))).encode("utf-8")).hexdigest()
+
+
+# A row about to be written may carry its canonical content, split around `prev_hash` and `seq`,
+# which only the write knows (not a column: never stored).
+HASH_TEMPLATE = "hash_template"
+# Placeholders in the canonical content: JSON escapes a control character, and keys are unique and
+# quotes inside values escaped, so each `"key":"\u0001…"` occurs exactly once, where that key's value is.
+_PLACEHOLDER = {"prev_hash": "\x01prev", "seq": "\x01seq", "response": "\x01response"}
+_SLOT = {k: canonical({k: v})[1:-1].encode() for k, v in _PLACEHOLDER.items()}
+
+
+def hash_template(row: dict, response_escaped: bytes | None = None) -> tuple[bytes, bytes, bytes]:
+    """The canonical content of a row (everything but seq, prev_hash and hash) as the three byte
+    strings around its `prev_hash` and `seq` (entry_hash joins them with those).
+
+    `response_escaped`: the answer's text as a JSON string's UTF-8 content (without its quotes),
+    when the caller has it already (most of the text comes from a kept answer, service.Answers).
+    """
+    content = _content(dict(row, seq=_PLACEHOLDER["seq"], prev_hash=_PLACEHOLDER["prev_hash"]))
+    if response_escaped is not None:
+        content["response"] = _PLACEHOLDER["response"]
+    text = canonical(content).encode("utf-8")
+    if response_escaped is not None:
+        text = text.replace(_SLOT["response"], b'"response":"' + response_escaped + b'"', 1)
+    before, rest = text.split(_SLOT["prev_hash"], 1)
+    middle, after = rest.split(_SLOT["seq"], 1)
+    return before + b'"prev_hash":"', b'"' + middle + b'"seq":', after
+
+
+def escaped(text: str) -> bytes:
+    """A text as the content of a JSON string in canonical form (UTF-8, without its quotes)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8")
 
 
 # --------------------------------------------------------------------------- compact storage
@@ -144,8 +186,10 @@ def with_packed(row: dict) -> dict:
 
 
 def stored(row: dict) -> dict:
-    """The row as the store keeps it: the answer only compressed (an empty `response`)."""
-    return dict(row, response="") if row.get("response_z") is not None else row
+    """The row as the store keeps it: the answer only compressed (an empty `response`), no hash template."""
+    out = dict(row, response="") if row.get("response_z") is not None else dict(row)
+    out.pop(HASH_TEMPLATE, None)
+    return out
 
 
 def logical(row) -> dict:
@@ -253,18 +297,21 @@ def answer_text(response: dict) -> str:
 
 
 def entry_for(request: dict, response: dict, caller: str, role: str | None, mask: LogMask = NO_MASK,
-              request_id: str | None = None, response_text: str | None = None) -> dict:
+              request_id: str | None = None, response_text: str | None = None,
+              response_escaped: bytes | None = None) -> dict:
     """Build the row for a decision (everything but seq, prev_hash and hash).
 
     `response_text` is the answer as sent (answer_text): the log keeps exactly those bytes,
     unless the mask replaces a field the answer echoes; then the masked copy is serialised.
+    Given `response_escaped` too (that text as escaped(text) gives it), the row carries its
+    hash's template (HASH_TEMPLATE), worked out from it.
     """
     logged_request, logged_response, masked = mask.apply(request, response)
     if response_text is None or logged_response is not response:
-        response_text = answer_text(logged_response)
+        response_text, response_escaped = answer_text(logged_response), None
     evaluated = date.fromisoformat(response["evaluated_at"][:10])
     retention = response["records"]["retention"]
-    return {
+    row = {
         "decision_id": response["decision_id"],
         "created_at": response["evaluated_at"],
         "caller": caller,
@@ -286,6 +333,9 @@ def entry_for(request: dict, response: dict, caller: str, role: str | None, mask
         "masked": canonical(masked),
         "request_id": request_id,
     }
+    if response_escaped is not None:
+        row[HASH_TEMPLATE] = hash_template(row, response_escaped)
+    return row
 
 
 def public(row) -> dict:

@@ -16,6 +16,7 @@ from ulid import ULID
 
 from . import engine, journeys
 from .decision_log import NO_MASK, DecisionLog, answer_text, entry_for
+from .log_entries import escaped
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
 from .model import Basis, Leg, Recipient, TransferRequest, default_role
@@ -58,6 +59,7 @@ class Worked:
     decision: object  # model.Decision or journeys.Journey
     fragment: str
     head: dict  # what the log row and the metrics read of the answer (HEAD_FIELDS); never changed
+    escaped: bytes  # the fragment as the inside of a JSON string (log_entries.escaped), for the entry's hash
 
 
 # The fields of an answer its log row and the metrics read (log_entries.entry_for, Observer.decided).
@@ -319,13 +321,14 @@ def worked_out(rt: Runtime, request: TransferRequest) -> Worked:
             fragment = answer_text(body)[1:-1]
         except (TypeError, ValueError):
             raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
-        worked = Worked(decision, fragment, {k: body[k] for k in HEAD_FIELDS})
+        worked = Worked(decision, fragment, {k: body[k] for k in HEAD_FIELDS}, escaped(fragment))
         rt.answers.put(owner, key, worked)
     return worked
 
 
-def _respond(rt: Runtime, request: TransferRequest, whole: bool = True) -> tuple[dict, str]:
-    """The answer to a request, and its text (answer_text of it, with its decision's part serialised once).
+def _respond(rt: Runtime, request: TransferRequest, whole: bool = True) -> tuple[dict, str, bytes]:
+    """The answer to a request, its text (answer_text of it, with its decision's part serialised once),
+    and that text escaped as in a JSON string (log_entries.escaped), which the entry's hash covers.
 
     With `whole` False the dict holds only what the log row and the metrics read of the answer
     (HEAD_FIELDS, shared with the kept answer: read, never changed): for callers that send the text.
@@ -337,11 +340,12 @@ def _respond(rt: Runtime, request: TransferRequest, whole: bool = True) -> tuple
     body["evaluated_at"] = evaluated_at
     body["as_of"] = as_of
     # A ULID, a timestamp and an ISO date need no escaping in JSON.
-    return body, f'{{"decision_id":"{decision_id}",{worked.fragment},"evaluated_at":"{evaluated_at}","as_of":"{as_of}"}}'
+    head, tail = f'{{"decision_id":"{decision_id}",', f',"evaluated_at":"{evaluated_at}","as_of":"{as_of}"}}'
+    return body, head + worked.fragment + tail, escaped(head) + worked.escaped + escaped(tail)
 
 
 def _logged_row(rt: Runtime, request: TransferRequest, response: dict, text: str, caller: str, role: str | None,
-                request_id: str | None = None) -> dict:
+                request_id: str | None = None, text_escaped: bytes | None = None) -> dict:
     """Build the log row of a decision, proving first that it and the answer's text can be sent and stored.
 
     The answer is serialised once (`text`): the same text is sent, stored and hashed.
@@ -350,7 +354,7 @@ def _logged_row(rt: Runtime, request: TransferRequest, response: dict, text: str
     """
     try:
         row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK,
-                        request_id=request_id, response_text=text)
+                        request_id=request_id, response_text=text, response_escaped=text_escaped)
         text.encode("utf-8")
         for value in row.values():
             if isinstance(value, str):
@@ -365,8 +369,8 @@ def _logged_row(rt: Runtime, request: TransferRequest, response: dict, text: str
 def _decide(rt: Runtime, payload, caller: str, role: str | None, dry_run: bool,
             request_id: str | None, whole: bool = True) -> tuple[dict, str]:
     request = validate(rt, payload)
-    response, text = _respond(rt, request, whole or _masking(rt))
-    row = _logged_row(rt, request, response, text, caller, role, request_id)
+    response, text, text_escaped = _respond(rt, request, whole or _masking(rt))
+    row = _logged_row(rt, request, response, text, caller, role, request_id, text_escaped)
     if not dry_run:
         rt.log.append([row])
         rt.observer.decided(response)
@@ -398,8 +402,8 @@ def _decide_all(rt: Runtime, payloads: list, caller: str, role: str | None, prob
     for payload in payloads:
         try:
             request = validate(rt, payload)
-            response, text = _respond(rt, request)
-            row = _logged_row(rt, request, response, text, caller, role, request_id)
+            response, text, text_escaped = _respond(rt, request)
+            row = _logged_row(rt, request, response, text, caller, role, request_id, text_escaped)
         except (RequestInvalid, UnknownCountry) as exc:
             out.append((problem(exc), None))
             continue
