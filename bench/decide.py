@@ -3,6 +3,11 @@
     python -m bench.decide                       # 20,000 varied requests
     python -m bench.decide --n 5000 --rss 100000 # also run 100,000 engine decisions for memory growth
 
+Measures `service.decide` twice: over varied requests drawn from the whole request space (almost
+every one a kind of request not seen before, so the engine runs and the answer is built each
+time), and over the HTTP benchmark's mix (201 kinds of request in turn, each with a new
+reference: the answers are found kept, service.Answers). The fsync'd commit is in both.
+
 Prints numbers; asserts nothing (tests check correctness, benchmarks measure).
 """
 
@@ -36,6 +41,21 @@ def report(name, samples_ns, wall_s):
           f"mean {statistics.fmean(us):8.1f} µs   {len(us) / wall_s:9.0f} decisions/s")
 
 
+class Reuse(service.Observer):
+    """Counts how many decisions found their answer kept (service.Answers)."""
+
+    hits = misses = 0
+
+    def reused(self, hit: bool) -> None:
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+
+    def share(self) -> float:
+        return self.hits / max(1, self.hits + self.misses)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20_000, help="requests per measurement")
@@ -66,6 +86,8 @@ def main():
         report("engine step (evaluate)", samples, time.perf_counter() - start)
         print(f"{'':<28} {fired / len(requests):.1f} rules fired per decision on average")
 
+        counted = Reuse()
+        rt.observer = counted
         samples = []
         start = time.perf_counter()
         with app.app_context():
@@ -74,6 +96,24 @@ def main():
                 service.decide(rt, b, caller="bench")
                 samples.append(time.perf_counter_ns() - t0)
         report("service.decide (validate+log)", samples, time.perf_counter() - start)
+        print(f"{'':<28} answers found kept: {counted.share():.0%} (varied requests: mostly worked out anew)")
+
+        # The HTTP benchmark's mix (bench/http.py): the README's request and 200 varied ones, in turn,
+        # as an app asking before each export repeats its few kinds of transfer; each with its own reference.
+        from bench.http import request_mix
+
+        mix = request_mix(200)
+        counted.hits = counted.misses = 0
+        samples = []
+        start = time.perf_counter()
+        with app.app_context():
+            for i in range(args.n):
+                body = dict(mix[i % len(mix)], reference=f"export-{i}")
+                t0 = time.perf_counter_ns()
+                service.decide(rt, body, caller="bench")
+                samples.append(time.perf_counter_ns() - t0)
+        report("service.decide, HTTP mix", samples, time.perf_counter() - start)
+        print(f"{'':<28} answers found kept: {counted.share():.0%} (201 kinds of request, each reference new)")
         rss_after = rss_kib()
         print(f"RSS: {rss_start} KiB at start, {rss_before} KiB after loading, {rss_after} KiB after {2 * args.n} decisions")
 
