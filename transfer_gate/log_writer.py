@@ -35,13 +35,23 @@ _MOVE_HEAD = head_table.update().where(head_table.c.id == 1).values(seq=sa.bindp
 
 
 class _Pending:
-    __slots__ = ("rows", "deadline", "done", "error")
+    __slots__ = ("rows", "deadline", "done", "leads", "error", "_wake")
 
     def __init__(self, rows, deadline):
         self.rows = rows
         self.deadline = deadline  # time.monotonic() instant after which the caller gives up, or None
-        self.done = False
+        self.done = False  # a transaction took these rows and ended (committed, or failed: `error`)
+        self.leads = False  # this caller was handed the next transaction to lead
         self.error: BaseException | None = None
+        self._wake = threading.Lock()  # held until the caller is woken: done, or its turn to lead
+        self._wake.acquire()
+
+    def wait(self, timeout: float | None) -> None:
+        """Sleep until woken, or at most `timeout` seconds."""
+        self._wake.acquire(timeout=-1 if timeout is None else max(0.0, timeout))
+
+    def wake(self) -> None:
+        self._wake.release()
 
 
 class DeadlinePassed(Exception):
@@ -53,8 +63,10 @@ class _GroupCommit:
 
     The first caller to find no commit in progress becomes the leader: it takes every pending
     caller's rows (up to MAX_GROUP_ROWS) and writes them in one transaction, while new callers
-    queue up for the next one. Nobody returns before the transaction holding their rows has
-    committed, and if it fails, every caller in it gets the failure.
+    queue up for the next one. When it is done it wakes exactly the callers whose rows it wrote,
+    and hands the next transaction to the first caller still waiting (no herd of threads woken
+    to find that one of them may lead). Nobody returns before the transaction holding their
+    rows has committed, and if it fails, every caller in it gets the failure.
 
     Deadlines: a caller whose deadline passes while its rows still wait in the queue takes them
     out and fails (LogUnavailable) — they were never handed to a transaction, so they can never
@@ -66,38 +78,37 @@ class _GroupCommit:
 
     def __init__(self, write):
         self._write = write  # write(rows, wait_seconds or None)
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._leading = False
 
     def submit(self, rows: list[dict], deadline: float | None = None) -> None:
         pending = _Pending(rows, deadline)
-        with self._cond:
+        with self._lock:
             self._queue.append(pending)
+            if not self._leading:
+                self._leading = pending.leads = True
         while True:
-            with self._cond:
-                while not pending.done and self._leading:
-                    if pending in self._queue and deadline is not None:
-                        remaining = deadline - time.monotonic()
-                        if remaining <= 0:
-                            self._queue.remove(pending)
-                            raise LogUnavailable("the request's deadline passed before its decisions could be "
-                                                 "logged (the log is busy or locked)")
-                        self._cond.wait(remaining)
-                    else:
-                        self._cond.wait()
-                if pending.done:
+            with self._lock:
+                if pending.leads or pending.done:
                     break
-                self._leading = True
-                batch = self._take()
-            self._lead(batch)
+                queued = pending in self._queue  # else a transaction has taken the rows: wait for its end
+                if queued and deadline is not None and deadline <= time.monotonic():
+                    self._queue.remove(pending)
+                    raise LogUnavailable("the request's deadline passed before its decisions could be "
+                                         "logged (the log is busy or locked)")
+            pending.wait(deadline - time.monotonic() if queued and deadline is not None else None)
+        if pending.leads:
+            self._lead()
         if pending.error is not None:
             # A fresh exception per caller: one instance raised in several threads at once
             # would have its traceback rewritten under their feet.
             raise LogUnavailable(str(pending.error)) from pending.error
 
-    def _lead(self, batch: list[_Pending]) -> None:
-        """Write one batch (outside the condition's lock) and wake everyone."""
+    def _lead(self) -> None:
+        """Write the queued rows in one transaction (outside the lock), wake their callers, pass the lead on."""
+        with self._lock:
+            batch = self._take()
         now = time.monotonic()
         live = [p for p in batch if p.deadline is None or p.deadline > now]
         for p in batch:
@@ -111,11 +122,19 @@ class _GroupCommit:
             for p in live:
                 p.error = exc
         finally:
-            with self._cond:
+            with self._lock:
                 for p in batch:
                     p.done = True
-                self._leading = False
-                self._cond.notify_all()
+                following = self._queue[0] if self._queue else None
+                if following is not None:
+                    following.leads = True
+                else:
+                    self._leading = False
+            for p in batch:
+                if not p.leads:  # the leader itself is awake
+                    p.wake()
+            if following is not None:
+                following.wake()
 
     def _take(self) -> list[_Pending]:
         taken, rows = [], 0
