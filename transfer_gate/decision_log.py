@@ -46,7 +46,8 @@ from .log_entries import (FILTERS, GENESIS, HASHED, MASK_MODES, MASKABLE, NO_MAS
                           public, retention_end)
 from .log_reader import Reading
 from .log_verify import Anchor, Verification, Verifying  # noqa: F401
-from .log_writer import MAX_GROUP_ROWS, DeadlinePassed, Writing, _GroupCommit, _ms  # noqa: F401
+from .log_writer import (MAX_GROUP_ROWS, DeadlinePassed, Writing, _GroupCommit, _ms, _Writers,  # noqa: F401
+                         _WriterTurn, writer_turn_path)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Key of the PostgreSQL advisory lock that serialises schema migrations of concurrent starts.
@@ -65,8 +66,15 @@ class DecisionLog(Writing, Reading, Verifying):
         self.deadline = deadline or (lambda: None)
         self.engine = sa.create_engine(url, **self._engine_options(url, timeout))
         self.dialect = self.engine.dialect.name
+        self._turn = None
         if self.dialect == "sqlite":
             self._sqlite_transactions()
+            path = writer_turn_path(self.engine.url)
+            self._turn = _WriterTurn(path) if path else None
+        # Connections kept for appends (log_writer.py), and the head this instance last wrote
+        # (PostgreSQL: (seq, hash), or None), and whether it seems the only one writing.
+        self._writers = _Writers(self.engine, postgresql=self.dialect == "postgresql")
+        self._head, self._head_alone = None, False
         self._group = _GroupCommit(self._observed_write)
         # Told the entries and seconds of each commit that succeeded (the metrics).
         self.on_commit: Callable[[int, float], None] | None = None
@@ -82,18 +90,24 @@ class DecisionLog(Writing, Reading, Verifying):
         # transactions (SQLAlchemy's documented recipe). Writers take the write lock up front
         # so that two of them never read the same chain head; readers get a WAL snapshot.
         @event.listens_for(self.engine, "connect")
-        def _connect(dbapi_connection, _record):
+        def _connect(dbapi_connection, record):
             dbapi_connection.isolation_level = None
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")  # fsync the WAL on every commit: durable
             cur.close()
+            record.info["busy_ms"] = _ms(self.timeout)  # set by the driver's `timeout`
 
         @event.listens_for(self.engine, "begin")
         def _begin(conn):
             options = conn.get_execution_options()
-            # The wait for the write lock: the store's timeout, or less when the caller's deadline is nearer.
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {_ms(options.get('lock_wait', self.timeout))}")
+            # The wait for the write lock: the store's timeout, or less when the caller's deadline
+            # is nearer; told to the connection only when it changes (most transactions are reads).
+            busy_ms = _ms(options.get("lock_wait", self.timeout))
+            info = conn.connection.info
+            if info.get("busy_ms") != busy_ms:
+                conn.connection.driver_connection.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                info["busy_ms"] = busy_ms
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("log_write") else "BEGIN")
 
     # ------------------------------------------------------------------ schema
@@ -127,4 +141,7 @@ class DecisionLog(Writing, Reading, Verifying):
 
     def close(self) -> None:
         """Release every pooled connection (before a fork, or at the end of a test)."""
+        self._writers.close()
+        if self._turn is not None:
+            self._turn.close()
         self.engine.dispose()
