@@ -75,10 +75,20 @@ PG_LOCK_HEAD_AT = ("SELECT (CASE WHEN count(*) = 1 THEN '1' ELSE 'the chain head
                    "FROM (SELECT 1 FROM decision_log_head WHERE id = 1 AND seq = %s::bigint AND hash = %s "
                    "FOR UPDATE) AS head")
 HEAD_MOVED = "the chain head moved"
-# All rows in one statement whatever their number: one array per column, not one parameter per
-# value (PostgreSQL takes at most 65,535 parameters).
-PG_INSERT = (f"INSERT INTO decision_log ({', '.join(COLUMNS)}) "
-             f"SELECT * FROM unnest({', '.join('%s::' + _pg_array(c) for c in entries.columns)})")
+# All rows in one statement: a row of parameters each for a few rows (the driver dumps plain values
+# fastest), one array per column for more (PostgreSQL takes at most 65,535 parameters).
+PG_VALUES_ROWS = 32
+_PG_INSERT_INTO = f"INSERT INTO decision_log ({', '.join(COLUMNS)}) "
+PG_INSERT_ARRAYS = _PG_INSERT_INTO + f"SELECT * FROM unnest({', '.join('%s::' + _pg_array(c) for c in entries.columns)})"
+_PG_ROW = "(" + ", ".join("%s::" + _pg_array(c)[:-2] for c in entries.columns) + ")"
+PG_INSERT_VALUES = [None] + [_PG_INSERT_INTO + "VALUES " + ", ".join([_PG_ROW] * n) for n in range(1, PG_VALUES_ROWS + 1)]
+
+
+def _pg_insert(values: list[tuple]) -> tuple[str, list]:
+    """The insert of these rows' values, and its parameters."""
+    if len(values) <= PG_VALUES_ROWS:
+        return PG_INSERT_VALUES[len(values)], [v for row in values for v in row]
+    return PG_INSERT_ARRAYS, [list(column) for column in zip(*values)]
 PG_MOVE_HEAD = "UPDATE decision_log_head SET seq = %s::bigint, hash = %s WHERE id = 1"
 # Attempts of one PostgreSQL append: after a head another instance moved, or a connection lost.
 PG_ATTEMPTS = 3
@@ -266,13 +276,12 @@ class _WriterTurn:
 
     def __init__(self, path: str):
         self.path = path
-        self._pid = None
+        self._pid = os.getpid()
         self._fd = None
         self._threads = threading.Lock()
 
     def _file(self) -> int:
-        if self._pid != os.getpid():  # opened anew in each process: a shared open file is one owner
-            self._fd, self._threads, self._pid = None, threading.Lock(), os.getpid()
+        """The lock file, opened by the thread holding the thread lock (once per process)."""
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         return self._fd
@@ -280,11 +289,13 @@ class _WriterTurn:
     def acquire(self, timeout: float) -> bool:
         """Take the turn within `timeout` seconds; False (nothing held) when it did not come."""
         end = time.monotonic() + timeout
-        fd = self._file()
+        if self._pid != os.getpid():  # a forked child opens its own: one open file is one owner to flock
+            self._fd, self._threads, self._pid = None, threading.Lock(), os.getpid()
         threads = self._threads
         if not threads.acquire(timeout=max(0.0, timeout)):
             return False
         try:
+            fd = self._file()
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
@@ -361,9 +372,12 @@ def _append_pipelined(conn, rows: list[dict], head: tuple[int, str] | None, ms: 
     """Append rows after `head` in one round trip, or after the head read under its lock in two.
 
     Return the new head, and the head read under the lock (None when `head` was used).
-    Everything up to the commit goes out at once in psycopg's pipeline mode and the server
-    answers once, at the pipeline's sync. A statement that fails makes the server skip the
-    rest, the commit included; raise _HeadMoved when `head` was not the chain's head any more.
+    The statements go out together in psycopg's pipeline mode and the server answers once, at
+    the pipeline's sync. From `head`, they are one transaction without BEGIN or COMMIT: the
+    extended query protocol runs everything up to a sync as one implicit transaction, committed
+    at the sync, or rolled back whole when a statement fails (the server then skips the rest).
+    From the locked head, an explicit one: the sync that brings the head back must not end it.
+    Raise _HeadMoved when `head` was not the chain's head any more.
     """
     import psycopg
 
@@ -372,19 +386,21 @@ def _append_pipelined(conn, rows: list[dict], head: tuple[int, str] | None, ms: 
     try:
         with conn.pipeline() as pipeline:
             cur = conn.cursor()
-            cur.execute("BEGIN")
-            cur.execute(PG_SETTINGS, (timeout, timeout))
             if head is None:
+                cur.execute("BEGIN")
+                cur.execute(PG_SETTINGS, (timeout, timeout))
                 cur.execute(PG_LOCK_HEAD)
                 pipeline.sync()
                 seq, prev = cur.fetchone()
                 head = seen = (int(seq), prev)
             else:
+                cur.execute(PG_SETTINGS, (timeout, timeout))
                 cur.execute(PG_LOCK_HEAD_AT, head)
             values, seq, prev = _chained(rows, *head)
-            cur.execute(PG_INSERT, [list(column) for column in zip(*values)])
+            cur.execute(*_pg_insert(values))
             cur.execute(PG_MOVE_HEAD, (seq, prev))
-            cur.execute("COMMIT")
+            if seen is not None:
+                cur.execute("COMMIT")
     except psycopg.errors.InvalidTextRepresentation as exc:
         if HEAD_MOVED in str(exc):
             raise _HeadMoved() from exc
