@@ -252,3 +252,18 @@ def test_threads_of_one_process_appending_without_group_commit_keep_one_chain(ma
         t.join(60)
     assert_one_chain(f"sqlite:///{db}", [r["decision_id"] for r in rows])
 
+
+
+def test_sqlite_writers_that_cannot_open_the_turn_file_still_append_under_sqlite_s_lock(make_app, tmp_path):
+    db = tmp_path / "noturn.sqlite3"
+    (tmp_path / "noturn.sqlite3-writer").mkdir()  # in the way: the turn file cannot be opened
+    app = make_app(f"sqlite:///{db}")
+    log = app.extensions["transfer_gate"].log
+    rows = rows_for(app, 8)
+    threads = [threading.Thread(target=lambda part: [log._write([r]) for r in part], args=(rows[k::2],))
+               for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert_one_chain(f"sqlite:///{db}", [r["decision_id"] for r in rows])

@@ -19,12 +19,15 @@ chain from some entry onward, recomputes every later hash and moves the head to 
 hash is unkeyed by design (anyone can check it); entries after the last external anchor are
 only as safe as the database's own access control.
 
-One chain under concurrency: every append takes the chain's write lock first — `BEGIN
-IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` of the head row on PostgreSQL — so processes and
-service instances sharing a store append one after another. Within a process, concurrent
-appends are grouped (`_GroupCommit`): one thread commits the rows of every caller waiting at
-that moment in one transaction, and each caller returns only after the commit that holds its
-rows succeeded (log_writer.py).
+One chain under concurrency: every append takes the chain's write lock before it inserts —
+`BEGIN IMMEDIATE` on SQLite (after a turn at a lock file beside the database), the head row's
+lock on PostgreSQL — so processes and service instances sharing a store append one after
+another. Within a process, concurrent appends are grouped (`_GroupCommit`): one thread commits
+the rows of every caller waiting at that moment in one transaction, and each caller returns
+only after the commit that holds its rows succeeded. On PostgreSQL an append is one round trip
+while one instance writes alone: it chains on the head it wrote last, and a head that another
+instance moved fails the transaction, which then runs again from the head read under its lock
+(log_writer.py).
 
 The log's parts have one job each: log_entries.py (the schema, an entry's form and hash,
 masking), log_writer.py (the chain and group commit), log_reader.py (queries and scans),

@@ -280,11 +280,25 @@ class _WriterTurn:
         self._fd = None
         self._threads = threading.Lock()
 
-    def _file(self) -> int:
-        """The lock file, opened by the thread holding the thread lock (once per process)."""
+    def _file(self) -> int | None:
+        """The lock file, opened by the thread holding the thread lock (once per process); None if it cannot be.
+
+        It gets the database file's permissions, as SQLite's own -wal and -shm files do, so whoever
+        may write the database may take a turn. Turns only make waits fair: where the file cannot
+        be opened, writers fall back to SQLite's own lock, which keeps them apart all the same.
+        """
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        return self._fd
+            try:
+                mode = os.stat(self.path[:-len(TURN_SUFFIX)]).st_mode & 0o666
+            except OSError:
+                mode = 0o644
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+            except OSError as exc:
+                logging.getLogger(__name__).warning("writers take no turns at %s (%s): SQLite's busy wait only",
+                                                    self.path, exc)
+                self._fd = -1
+        return None if self._fd < 0 else self._fd
 
     def acquire(self, timeout: float) -> bool:
         """Take the turn within `timeout` seconds; False (nothing held) when it did not come."""
@@ -296,7 +310,8 @@ class _WriterTurn:
             return False
         try:
             fd = self._file()
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             pass
@@ -335,13 +350,17 @@ class _WriterTurn:
         return False
 
     def release(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._fd is not None and self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._threads.release()
 
     def close(self) -> None:
-        if self._fd is not None and self._pid == os.getpid():
+        if self._fd is not None and self._fd >= 0 and self._pid == os.getpid():
             os.close(self._fd)
         self._fd = None
+
+
+TURN_SUFFIX = "-writer"
 
 
 def writer_turn_path(url: sa.URL) -> str | None:
@@ -349,7 +368,7 @@ def writer_turn_path(url: sa.URL) -> str | None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:") or url.query.get("uri"):
         return None
-    return os.path.abspath(database) + "-writer"
+    return os.path.abspath(database) + TURN_SUFFIX
 
 
 def _chained(rows: list[dict], seq: int, prev: str) -> tuple[list[tuple], int, str]:
