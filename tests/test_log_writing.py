@@ -267,3 +267,25 @@ def test_sqlite_writers_that_cannot_open_the_turn_file_still_append_under_sqlite
     for t in threads:
         t.join(60)
     assert_one_chain(f"sqlite:///{db}", [r["decision_id"] for r in rows])
+
+
+def test_threads_of_one_postgresql_instance_appending_without_group_commit_keep_one_chain(make_app, postgres_url):
+    app = make_app(postgres_url)
+    log = app.extensions["transfer_gate"].log
+    rows = rows_for(app, 160)
+    errors = []
+
+    def run(part):
+        try:
+            for r in part:
+                log._write([r])
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(rows[k::16],)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert_one_chain(postgres_url, [r["decision_id"] for r in rows])

@@ -529,20 +529,22 @@ class Writing:
         import psycopg
 
         deadline = time.monotonic() + wait
+        locked = False
         for attempt in range(1, PG_ATTEMPTS + 1):
             writer = self._writers.take()
             # From the remembered head (one round trip) while this instance is the only one
-            # writing, as far as it can tell; from the head read under its lock (two) otherwise.
-            remembered = self._head if self._head_alone else None
+            # writing, as far as it can tell; from the head read under its lock (two) otherwise,
+            # and always once the remembered head proved stale: that attempt cannot fail so.
+            remembered = self._head if self._head_alone and not locked else None
             try:
                 written, seen = _append_pipelined(writer.dbapi, rows, remembered,
                                                   _ms(max(0.001, deadline - time.monotonic())))
             except _HeadMoved:
                 writer.close()
-                self._head_alone = False
-                if attempt == PG_ATTEMPTS or time.monotonic() >= deadline:
-                    raise LogUnavailable("the decision log could not be written: the chain's head kept moving "
-                                         f"({attempt} attempts)") from None
+                self._head_alone, locked = False, True
+                if time.monotonic() >= deadline:
+                    raise LogUnavailable("the decision log could not be written: the chain's head moved, "
+                                         "and the deadline passed") from None
                 continue
             except psycopg.OperationalError:
                 self._head, self._head_alone = None, False
@@ -564,6 +566,7 @@ class Writing:
             self._head_alone = seen is None or self._head is None or seen == self._head
             self._head = written
             return
+        raise LogUnavailable(f"the decision log could not be written in {PG_ATTEMPTS} attempts")
 
     def _write_core(self, rows: list[dict], wait: float | None) -> None:
         """Append through SQLAlchemy Core: for a store with no write path of its own."""
