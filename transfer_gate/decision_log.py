@@ -37,6 +37,7 @@ of the code uses.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -78,6 +79,7 @@ class DecisionLog(Writing, Reading, Verifying):
         # (PostgreSQL: (seq, hash), or None), and whether it seems the only one writing.
         self._writers = _Writers(self.engine, postgresql=self.dialect == "postgresql")
         self._head, self._head_alone = None, False
+        self._hoping = threading.Lock()  # held by the one append trying the remembered head
         self._group = _GroupCommit(self._observed_write)
         # Told the entries and seconds of each commit that succeeded (the metrics).
         self.on_commit: Callable[[int, float], None] | None = None

@@ -242,6 +242,25 @@ class _Writers:
                 return
         writer.close()
 
+    def settle(self, writer: _Writer) -> None:
+        """Keep a PostgreSQL connection after a failed append if it can be made clean again, else close it.
+
+        Its transaction is ended, and psycopg forgets the statements it prepared on it (after an
+        error in a pipeline its record of them can be wrong: a skipped Parse counted as done),
+        which its rollback does — so one is begun if the failure already ended the transaction.
+        """
+        conn = writer.dbapi
+        try:
+            if conn.broken or conn.closed:
+                raise ConnectionError("lost")
+            if conn.info.transaction_status == conn.info.transaction_status.IDLE:
+                conn.execute("BEGIN")
+            conn.rollback()
+        except Exception:
+            writer.close()
+            return
+        self.give_back(writer)
+
     def _usable(self, writer: _Writer) -> bool:
         if not self._postgresql:
             return True
@@ -533,34 +552,37 @@ class Writing:
         for attempt in range(1, PG_ATTEMPTS + 1):
             writer = self._writers.take()
             # From the remembered head (one round trip) while this instance is the only one
-            # writing, as far as it can tell; from the head read under its lock (two) otherwise,
-            # and always once the remembered head proved stale: that attempt cannot fail so.
-            remembered = self._head if self._head_alone and not locked else None
+            # writing, as far as it can tell, and no other thread of it is trying the same; from
+            # the head read under its lock (two) otherwise, and always once the remembered head
+            # proved stale: an attempt from the locked head cannot fail so.
+            hopeful = self._head_alone and not locked and self._hoping.acquire(blocking=False)
             try:
-                written, seen = _append_pipelined(writer.dbapi, rows, remembered,
+                written, seen = _append_pipelined(writer.dbapi, rows, self._head if hopeful else None,
                                                   _ms(max(0.001, deadline - time.monotonic())))
             except _HeadMoved:
-                writer.close()
                 self._head_alone, locked = False, True
+                self._writers.settle(writer)
                 if time.monotonic() >= deadline:
                     raise LogUnavailable("the decision log could not be written: the chain's head moved, "
                                          "and the deadline passed") from None
                 continue
-            except psycopg.OperationalError:
+            except psycopg.Error as exc:
                 self._head, self._head_alone = None, False
                 broken = writer.dbapi.broken or writer.dbapi.closed
-                writer.close()
+                self._writers.settle(writer)
                 # A connection lost (the server restarted, or killed it) costs one more attempt on a
                 # new one. Had its commit gone through unseen, that attempt fails on the decision ids.
-                if not broken or attempt > 1 or time.monotonic() >= deadline:
-                    raise
-                continue
+                if isinstance(exc, psycopg.OperationalError) and broken and attempt == 1 \
+                        and time.monotonic() < deadline:
+                    continue
+                raise
             except BaseException:
-                # Closed, not kept: after an error in a pipeline, psycopg's record of the statements it
-                # prepared on the connection can be wrong (a skipped Parse is counted as done).
                 self._head, self._head_alone = None, False
                 writer.close()
                 raise
+            finally:
+                if hopeful:
+                    self._hoping.release()
             self._writers.give_back(writer)
             # Alone while the head read under the lock is the one this instance wrote last.
             self._head_alone = seen is None or self._head is None or seen == self._head
