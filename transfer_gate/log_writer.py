@@ -421,28 +421,38 @@ def _append_pipelined(conn, rows: list[dict], head: tuple[int, str] | None, ms: 
 
     timeout = f"{ms}ms"
     seen = None
+    if head is not None:  # the rows are chained before anything is sent: a bad row sends nothing
+        values, seq, prev = _chained(rows, *head)
+    failure = None
     try:
         with conn.pipeline() as pipeline:
-            cur = conn.cursor()
-            if head is None:
-                cur.execute("BEGIN")
-                cur.execute(PG_SETTINGS, (timeout, timeout))
-                cur.execute(PG_LOCK_HEAD)
-                pipeline.sync()
-                seq, prev = cur.fetchone()
-                head = seen = (int(seq), prev)
-            else:
-                cur.execute(PG_SETTINGS, (timeout, timeout))
-                cur.execute(PG_LOCK_HEAD_AT, head)
-            values, seq, prev = _chained(rows, *head)
-            cur.execute(*_pg_insert(values))
-            cur.execute(PG_MOVE_HEAD, (seq, prev))
-            if seen is not None:
-                cur.execute("COMMIT")
-    except psycopg.errors.InvalidTextRepresentation as exc:
-        if HEAD_MOVED in str(exc):
-            raise _HeadMoved() from exc
-        raise
+            # A statement's error can surface in any later call: it is kept, and raised once the
+            # pipeline has ended (the server skips the statements after a failed one).
+            try:
+                cur = conn.cursor()
+                if head is None:
+                    cur.execute("BEGIN")
+                    cur.execute(PG_SETTINGS, (timeout, timeout))
+                    cur.execute(PG_LOCK_HEAD)
+                    pipeline.sync()
+                    seq, prev = cur.fetchone()
+                    head = seen = (int(seq), prev)
+                    values, seq, prev = _chained(rows, *head)
+                else:
+                    cur.execute(PG_SETTINGS, (timeout, timeout))
+                    cur.execute(PG_LOCK_HEAD_AT, head)
+                cur.execute(*_pg_insert(values))
+                cur.execute(PG_MOVE_HEAD, (seq, prev))
+                if seen is not None:
+                    cur.execute("COMMIT")
+            except psycopg.Error as exc:
+                failure = exc
+    except psycopg.Error as exc:  # the pipeline's end reports it (or, after one kept above, that it was aborted)
+        failure = failure or exc
+    if failure is not None:
+        if isinstance(failure, psycopg.errors.InvalidTextRepresentation) and HEAD_MOVED in str(failure):
+            raise _HeadMoved() from failure
+        raise failure
     return (seq, prev), seen
 
 
