@@ -54,15 +54,15 @@ SQLITE_INSERT = f"INSERT INTO decision_log ({', '.join(COLUMNS)}) VALUES ({', '.
 SQLITE_MOVE_HEAD = "UPDATE decision_log_head SET seq = ?, hash = ? WHERE id = 1"
 
 
-def _pg_array(column) -> str:
+def _pg_type(column) -> str:
     kind = column.type
     if isinstance(kind, sa.BigInteger):
-        return "bigint[]"
+        return "bigint"
     if isinstance(kind, sa.Boolean):
-        return "boolean[]"
+        return "boolean"
     if isinstance(kind, sa.LargeBinary):
-        return "bytea[]"
-    return "text[]"
+        return "bytea"
+    return "text"
 
 
 PG_SETTINGS = ("SELECT set_config('synchronous_commit', 'on', true), set_config('lock_timeout', %s, true), "
@@ -75,20 +75,10 @@ PG_LOCK_HEAD_AT = ("SELECT (CASE WHEN count(*) = 1 THEN '1' ELSE 'the chain head
                    "FROM (SELECT 1 FROM decision_log_head WHERE id = 1 AND seq = %s::bigint AND hash = %s "
                    "FOR UPDATE) AS head")
 HEAD_MOVED = "the chain head moved"
-# All rows in one statement: a row of parameters each for a few rows (the driver dumps plain values
-# fastest), one array per column for more (PostgreSQL takes at most 65,535 parameters).
-PG_VALUES_ROWS = 32
-_PG_INSERT_INTO = f"INSERT INTO decision_log ({', '.join(COLUMNS)}) "
-PG_INSERT_ARRAYS = _PG_INSERT_INTO + f"SELECT * FROM unnest({', '.join('%s::' + _pg_array(c) for c in entries.columns)})"
-_PG_ROW = "(" + ", ".join("%s::" + _pg_array(c)[:-2] for c in entries.columns) + ")"
-PG_INSERT_VALUES = [None] + [_PG_INSERT_INTO + "VALUES " + ", ".join([_PG_ROW] * n) for n in range(1, PG_VALUES_ROWS + 1)]
-
-
-def _pg_insert(values: list[tuple]) -> tuple[str, list]:
-    """The insert of these rows' values, and its parameters."""
-    if len(values) <= PG_VALUES_ROWS:
-        return PG_INSERT_VALUES[len(values)], [v for row in values for v in row]
-    return PG_INSERT_ARRAYS, [list(column) for column in zip(*values)]
+# One row of parameters per entry, sent for all rows at once (executemany, inside the pipeline):
+# the driver dumps plain values in C, cheaper than arrays or one long VALUES list.
+PG_INSERT = (f"INSERT INTO decision_log ({', '.join(COLUMNS)}) "
+             f"VALUES ({', '.join('%s::' + _pg_type(c) for c in entries.columns)})")
 PG_MOVE_HEAD = "UPDATE decision_log_head SET seq = %s::bigint, hash = %s WHERE id = 1"
 # Attempts of one PostgreSQL append: after a head another instance moved, or a connection lost.
 PG_ATTEMPTS = 3
@@ -441,7 +431,7 @@ def _append_pipelined(conn, rows: list[dict], head: tuple[int, str] | None, ms: 
                 else:
                     cur.execute(PG_SETTINGS, (timeout, timeout))
                     cur.execute(PG_LOCK_HEAD_AT, head)
-                cur.execute(*_pg_insert(values))
+                cur.executemany(PG_INSERT, values)
                 cur.execute(PG_MOVE_HEAD, (seq, prev))
                 if seen is not None:
                     cur.execute("COMMIT")
