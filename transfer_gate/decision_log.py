@@ -19,12 +19,15 @@ chain from some entry onward, recomputes every later hash and moves the head to 
 hash is unkeyed by design (anyone can check it); entries after the last external anchor are
 only as safe as the database's own access control.
 
-One chain under concurrency: every append takes the chain's write lock first — `BEGIN
-IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` of the head row on PostgreSQL — so processes and
-service instances sharing a store append one after another. Within a process, concurrent
-appends are grouped (`_GroupCommit`): one thread commits the rows of every caller waiting at
-that moment in one transaction, and each caller returns only after the commit that holds its
-rows succeeded (log_writer.py).
+One chain under concurrency: every append takes the chain's write lock before it inserts —
+`BEGIN IMMEDIATE` on SQLite (after a turn at a lock file beside the database), the head row's
+lock on PostgreSQL — so processes and service instances sharing a store append one after
+another. Within a process, concurrent appends are grouped (`_GroupCommit`): one thread commits
+the rows of every caller waiting at that moment in one transaction, and each caller returns
+only after the commit that holds its rows succeeded. On PostgreSQL an append is one round trip
+while one instance writes alone: it chains on the head it wrote last, and a head that another
+instance moved fails the transaction, which then runs again from the head read under its lock
+(log_writer.py).
 
 The log's parts have one job each: log_entries.py (the schema, an entry's form and hash,
 masking), log_writer.py (the chain and group commit), log_reader.py (queries and scans),
@@ -34,6 +37,7 @@ of the code uses.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -46,7 +50,8 @@ from .log_entries import (FILTERS, GENESIS, HASHED, MASK_MODES, MASKABLE, NO_MAS
                           public, retention_end)
 from .log_reader import Reading
 from .log_verify import Anchor, Verification, Verifying  # noqa: F401
-from .log_writer import MAX_GROUP_ROWS, DeadlinePassed, Writing, _GroupCommit, _ms  # noqa: F401
+from .log_writer import (MAX_GROUP_ROWS, DeadlinePassed, Writing, _GroupCommit, _ms, _Writers,  # noqa: F401
+                         _WriterTurn, writer_turn_path)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Key of the PostgreSQL advisory lock that serialises schema migrations of concurrent starts.
@@ -65,8 +70,16 @@ class DecisionLog(Writing, Reading, Verifying):
         self.deadline = deadline or (lambda: None)
         self.engine = sa.create_engine(url, **self._engine_options(url, timeout))
         self.dialect = self.engine.dialect.name
+        self._turn = None
         if self.dialect == "sqlite":
             self._sqlite_transactions()
+            path = writer_turn_path(self.engine.url)
+            self._turn = _WriterTurn(path) if path else None
+        # Connections kept for appends (log_writer.py), and the head this instance last wrote
+        # (PostgreSQL: (seq, hash), or None), and whether it seems the only one writing.
+        self._writers = _Writers(self.engine, postgresql=self.dialect == "postgresql")
+        self._head, self._head_alone = None, False
+        self._hoping = threading.Lock()  # held by the one append trying the remembered head
         self._group = _GroupCommit(self._observed_write)
         # Told the entries and seconds of each commit that succeeded (the metrics).
         self.on_commit: Callable[[int, float], None] | None = None
@@ -82,18 +95,24 @@ class DecisionLog(Writing, Reading, Verifying):
         # transactions (SQLAlchemy's documented recipe). Writers take the write lock up front
         # so that two of them never read the same chain head; readers get a WAL snapshot.
         @event.listens_for(self.engine, "connect")
-        def _connect(dbapi_connection, _record):
+        def _connect(dbapi_connection, record):
             dbapi_connection.isolation_level = None
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")  # fsync the WAL on every commit: durable
             cur.close()
+            record.info["busy_ms"] = _ms(self.timeout)  # set by the driver's `timeout`
 
         @event.listens_for(self.engine, "begin")
         def _begin(conn):
             options = conn.get_execution_options()
-            # The wait for the write lock: the store's timeout, or less when the caller's deadline is nearer.
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {_ms(options.get('lock_wait', self.timeout))}")
+            # The wait for the write lock: the store's timeout, or less when the caller's deadline
+            # is nearer; told to the connection only when it changes (most transactions are reads).
+            busy_ms = _ms(options.get("lock_wait", self.timeout))
+            info = conn.connection.info
+            if info.get("busy_ms") != busy_ms:
+                conn.connection.driver_connection.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                info["busy_ms"] = busy_ms
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("log_write") else "BEGIN")
 
     # ------------------------------------------------------------------ schema
@@ -127,4 +146,7 @@ class DecisionLog(Writing, Reading, Verifying):
 
     def close(self) -> None:
         """Release every pooled connection (before a fork, or at the end of a test)."""
+        self._writers.close()
+        if self._turn is not None:
+            self._turn.close()
         self.engine.dispose()

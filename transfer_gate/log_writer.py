@@ -1,16 +1,30 @@
 """Writing the decision log: the chain's write lock, and one transaction per group of concurrent callers.
 
-One chain under concurrency: every append takes the chain's write lock first — `BEGIN
-IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` of the head row on PostgreSQL — so processes and
-service instances sharing a store append one after another. Within a process, concurrent
-appends are grouped (`_GroupCommit`): one thread commits the rows of every caller waiting at
-that moment in one transaction, and each caller returns only after the commit that holds its
-rows succeeded.
+One chain under concurrency: processes and service instances sharing a store append one after
+another, and within a process concurrent appends are grouped (`_GroupCommit`): one thread
+commits the rows of every caller waiting at that moment in one transaction, and each caller
+returns only after the commit that holds its rows succeeded.
+
+An append is the service's hot path, so it talks to the database driver directly, with
+statements written once, on connections kept for appending (`_Writers`: no pool checkout,
+pre-ping or reset per append). SQLAlchemy keeps the rest of the log (reads, migrations).
+
+- SQLite: the writer takes its turn at a lock file beside the database (`_WriterTurn`), then
+  `BEGIN IMMEDIATE`, reads the head, inserts, moves the head and commits (the WAL fsync'd).
+- PostgreSQL: one round trip per commit. Each instance keeps the head it last wrote, chains
+  the rows on it and sends everything at once (psycopg's pipeline mode): the settings, the
+  insert, a head move that only succeeds from that head, and the commit. When another instance
+  moved the head meanwhile, the transaction fails (the entry's `seq` is taken, or the head is
+  not where this instance left it) and the append runs again from the head read under its lock
+  (`SELECT … FOR UPDATE`): correctness never rests on the remembered head.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import select
 import threading
 import time
 
@@ -22,16 +36,52 @@ from .log_entries import entries, entry_hash, head_table, stored, with_packed
 # Rows one group transaction takes at most; the rest wait for the next one.
 MAX_GROUP_ROWS = 5000
 
-# The write path's statements, built once (building them per append cost a quarter of it).
+# The lock of the chain's head for `writable` (and the migrations' test of the settings): the
+# settings and the lock in one round trip, two statements in one simple query (the wait is a
+# number this code formats; nothing of a caller's is in the text).
 _SETTINGS_AND_LOCK = ("SELECT set_config('synchronous_commit', 'on', true), set_config('lock_timeout', '{ms}ms', true), "
                       "set_config('statement_timeout', '{ms}ms', true); "
                       "SELECT seq, hash FROM decision_log_head WHERE id = 1 FOR UPDATE")
 _LOCK_HEAD = sa.select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1).with_for_update()
-_INSERT = entries.insert()
+
+# The append's statements, written once for the driver. Every column, in the table's order.
+COLUMNS = tuple(c.name for c in entries.columns)
+
+SQLITE_HEAD = "SELECT seq, hash FROM decision_log_head WHERE id = 1"
+SQLITE_INSERT = f"INSERT INTO decision_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 # The head is a pointer, not an entry: it only ever moves forward (the schema's trigger refuses
 # anything else), in the same transaction as the entries.
-_MOVE_HEAD = head_table.update().where(head_table.c.id == 1).values(seq=sa.bindparam("new_seq"),
-                                                                    hash=sa.bindparam("new_hash"))
+SQLITE_MOVE_HEAD = "UPDATE decision_log_head SET seq = ?, hash = ? WHERE id = 1"
+
+
+def _pg_type(column) -> str:
+    kind = column.type
+    if isinstance(kind, sa.BigInteger):
+        return "bigint"
+    if isinstance(kind, sa.Boolean):
+        return "boolean"
+    if isinstance(kind, sa.LargeBinary):
+        return "bytea"
+    return "text"
+
+
+PG_SETTINGS = ("SELECT set_config('synchronous_commit', 'on', true), set_config('lock_timeout', %s, true), "
+               "set_config('statement_timeout', %s, true)")
+PG_LOCK_HEAD = "SELECT seq, hash FROM decision_log_head WHERE id = 1 FOR UPDATE"
+# The head's lock, taken only if the head is where this instance left it; otherwise the statement
+# fails (a cast that cannot succeed) and the server skips the rest, the commit included. Every
+# append takes the head's lock before it inserts, so two never wait on each other in turn.
+PG_LOCK_HEAD_AT = ("SELECT (CASE WHEN count(*) = 1 THEN '1' ELSE 'the chain head moved' END)::int "
+                   "FROM (SELECT 1 FROM decision_log_head WHERE id = 1 AND seq = %s::bigint AND hash = %s "
+                   "FOR UPDATE) AS head")
+HEAD_MOVED = "the chain head moved"
+# One row of parameters per entry, sent for all rows at once (executemany, inside the pipeline):
+# the driver dumps plain values in C, cheaper than arrays or one long VALUES list.
+PG_INSERT = (f"INSERT INTO decision_log ({', '.join(COLUMNS)}) "
+             f"VALUES ({', '.join('%s::' + _pg_type(c) for c in entries.columns)})")
+PG_MOVE_HEAD = "UPDATE decision_log_head SET seq = %s::bigint, hash = %s WHERE id = 1"
+# Attempts of one PostgreSQL append: after a head another instance moved, or a connection lost.
+PG_ATTEMPTS = 3
 
 
 class _Pending:
@@ -145,6 +195,276 @@ class _GroupCommit:
         return taken
 
 
+class _Writer:
+    """One DBAPI connection kept for appending, and what it was last told."""
+
+    __slots__ = ("proxy", "dbapi", "busy_ms")
+
+    def __init__(self, proxy):
+        self.dbapi = proxy.driver_connection
+        proxy.detach()
+        self.proxy = proxy  # SQLAlchemy's wrapper, detached from the pool: closing it closes the connection
+        self.busy_ms = None  # SQLite: the busy timeout last set on it
+
+    def close(self) -> None:
+        try:
+            self.proxy.close()
+        except Exception:  # already broken: nothing to release
+            pass
+
+
+class _Writers:
+    """Connections kept for appends, outside the engine's pool.
+
+    An append takes one and gives it back: no pool checkout, pre-ping or reset on return. A
+    connection is checked on error instead: one that failed is closed, never given back, and a
+    PostgreSQL connection the server closed while it was idle (its socket readable, with nothing
+    asked) is noticed before it is used — a system call, not a round trip. Made through the
+    engine, so they get its connect arguments and listeners (SQLite's WAL and sync settings).
+    """
+
+    def __init__(self, engine: sa.Engine, postgresql: bool):
+        self._engine = engine
+        self._postgresql = postgresql
+        self._idle: list[_Writer] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def take(self) -> _Writer:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: those are the parent's connections
+                self._idle, self._pid = [], os.getpid()
+            while self._idle:
+                writer = self._idle.pop()
+                if self._usable(writer):
+                    return writer
+                writer.close()
+        writer = _Writer(self._engine.raw_connection())
+        if self._postgresql:
+            writer.dbapi.autocommit = True  # BEGIN and COMMIT are sent by the append, with its statements
+        return writer
+
+    def give_back(self, writer: _Writer) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                self._idle.append(writer)
+                return
+        writer.close()
+
+    def settle(self, writer: _Writer) -> None:
+        """Keep a PostgreSQL connection after a failed append if it can be made clean again, else close it.
+
+        Its transaction is ended, and psycopg forgets the statements it prepared on it (after an
+        error in a pipeline its record of them can be wrong: a skipped Parse counted as done),
+        which its rollback does — so one is begun if the failure already ended the transaction.
+        """
+        conn = writer.dbapi
+        try:
+            if conn.broken or conn.closed:
+                raise ConnectionError("lost")
+            if conn.info.transaction_status == conn.info.transaction_status.IDLE:
+                conn.execute("BEGIN")
+            conn.rollback()
+        except Exception:
+            writer.close()
+            return
+        self.give_back(writer)
+
+    def _usable(self, writer: _Writer) -> bool:
+        if not self._postgresql:
+            return True
+        conn = writer.dbapi
+        if conn.closed or conn.broken:
+            return False
+        try:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable  # an idle connection is sent nothing, unless the server is closing it
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+            mine = self._pid == os.getpid()
+        for writer in idle:
+            if mine:
+                writer.close()
+
+
+class _WriterTurn:
+    """Writers' turns at a SQLite store across processes: an exclusive flock on a file beside it.
+
+    SQLite's own wait for its write lock polls with sleeps (1, 2, 5, 10 … 100 ms): a writer of
+    another process often sleeps on long after the lock was released, which makes the tail of
+    the latency. A writer blocked in flock is woken by the kernel the moment the holder lets go.
+    Threads of one process take turns on a thread lock first (flock belongs to the open file,
+    which they share). Writers that do not take the turn (key and rate-limit updates) are still
+    kept out by SQLite's own lock.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._pid = os.getpid()
+        self._fd = None
+        self._threads = threading.Lock()
+
+    def _file(self) -> int | None:
+        """The lock file, opened by the thread holding the thread lock (once per process); None if it cannot be.
+
+        It gets the database file's permissions, as SQLite's own -wal and -shm files do, so whoever
+        may write the database may take a turn. Turns only make waits fair: where the file cannot
+        be opened, writers fall back to SQLite's own lock, which keeps them apart all the same.
+        """
+        if self._fd is None:
+            try:
+                mode = os.stat(self.path[:-len(TURN_SUFFIX)]).st_mode & 0o666
+            except OSError:
+                mode = 0o644
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+            except OSError as exc:
+                logging.getLogger(__name__).warning("writers take no turns at %s (%s): SQLite's busy wait only",
+                                                    self.path, exc)
+                self._fd = -1
+        return None if self._fd < 0 else self._fd
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the turn within `timeout` seconds; False (nothing held) when it did not come."""
+        end = time.monotonic() + timeout
+        if self._pid != os.getpid():  # a forked child opens its own: one open file is one owner to flock
+            self._fd, self._threads, self._pid = None, threading.Lock(), os.getpid()
+        threads = self._threads
+        if not threads.acquire(timeout=max(0.0, timeout)):
+            return False
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        except BaseException:
+            threads.release()
+            raise
+        # Another process writes. Wait in the kernel from a helper thread, so that this caller
+        # keeps its deadline; if it gives up first, the helper lets go as soon as the turn comes,
+        # and only then frees the thread lock (no thread of this process may write meanwhile).
+        decided, guard, outcome = threading.Event(), threading.Lock(), {"abandoned": False, "held": False}
+
+        def wait():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                held = True
+            except OSError:  # the file was closed under the wait (the log was closed)
+                held = False
+            with guard:
+                outcome["held"] = held
+                if not outcome["abandoned"]:
+                    decided.set()  # the caller takes it from here
+                    return
+            if held:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            threads.release()
+
+        threading.Thread(target=wait, name="log-writer-turn", daemon=True).start()
+        decided.wait(max(0.0, end - time.monotonic()))
+        with guard:
+            if decided.is_set():
+                if outcome["held"]:
+                    return True
+                threads.release()
+                return False
+            outcome["abandoned"] = True
+        return False
+
+    def release(self) -> None:
+        if self._fd is not None and self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+    def close(self) -> None:
+        if self._fd is not None and self._fd >= 0 and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
+
+TURN_SUFFIX = "-writer"
+
+
+def writer_turn_path(url: sa.URL) -> str | None:
+    """The lock file of a SQLite store: its path plus `-writer`; None for a store in memory."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:") or url.query.get("uri"):
+        return None
+    return os.path.abspath(database) + TURN_SUFFIX
+
+
+def _chained(rows: list[dict], seq: int, prev: str) -> tuple[list[tuple], int, str]:
+    """Chain rows after (seq, prev): their values in COLUMNS order, and the new head."""
+    values = []
+    for row in rows:
+        seq += 1
+        full = dict(row, seq=seq, prev_hash=prev)
+        full["hash"] = prev = entry_hash(full)
+        full = stored(full)
+        values.append(tuple([full.get(name) for name in COLUMNS]))
+    return values, seq, prev
+
+
+class _HeadMoved(Exception):
+    """Another writer moved the chain's head since this instance last wrote: chain again from the locked head."""
+
+
+def _append_pipelined(conn, rows: list[dict], head: tuple[int, str] | None, ms: int):
+    """Append rows after `head` in one round trip, or after the head read under its lock in two.
+
+    Return the new head, and the head read under the lock (None when `head` was used).
+    The statements go out together in psycopg's pipeline mode and the server answers once, at
+    the pipeline's sync. From `head`, they are one transaction without BEGIN or COMMIT: the
+    extended query protocol runs everything up to a sync as one implicit transaction, committed
+    at the sync, or rolled back whole when a statement fails (the server then skips the rest).
+    From the locked head, an explicit one: the sync that brings the head back must not end it.
+    Raise _HeadMoved when `head` was not the chain's head any more.
+    """
+    import psycopg
+
+    timeout = f"{ms}ms"
+    seen = None
+    if head is not None:  # the rows are chained before anything is sent: a bad row sends nothing
+        values, seq, prev = _chained(rows, *head)
+    failure = None
+    try:
+        with conn.pipeline() as pipeline:
+            # A statement's error can surface in any later call: it is kept, and raised once the
+            # pipeline has ended (the server skips the statements after a failed one).
+            try:
+                cur = conn.cursor()
+                if head is None:
+                    cur.execute("BEGIN")
+                    cur.execute(PG_SETTINGS, (timeout, timeout))
+                    cur.execute(PG_LOCK_HEAD)
+                    pipeline.sync()
+                    seq, prev = cur.fetchone()
+                    head = seen = (int(seq), prev)
+                    values, seq, prev = _chained(rows, *head)
+                else:
+                    cur.execute(PG_SETTINGS, (timeout, timeout))
+                    cur.execute(PG_LOCK_HEAD_AT, head)
+                cur.executemany(PG_INSERT, values)
+                cur.execute(PG_MOVE_HEAD, (seq, prev))
+                if seen is not None:
+                    cur.execute("COMMIT")
+            except psycopg.Error as exc:
+                failure = exc
+    except psycopg.Error as exc:  # the pipeline's end reports it (or, after one kept above, that it was aborted)
+        failure = failure or exc
+    if failure is not None:
+        if isinstance(failure, psycopg.errors.InvalidTextRepresentation) and HEAD_MOVED in str(failure):
+            raise _HeadMoved() from failure
+        raise failure
+    return (seq, prev), seen
+
+
 class Writing:
     """The writing half of DecisionLog: `append` (through the group commit) and `writable`."""
 
@@ -162,8 +482,6 @@ class Writing:
     def _lock_head(self, conn) -> tuple[int, str]:
         if self.dialect == "postgresql":
             # Durability and bounded waits are this store's promise, whatever the server's defaults.
-            # The settings and the head's lock go in one round trip: two statements in one simple
-            # query (the wait is a number this code formats; nothing of a caller's is in the text).
             ms = _ms(conn.get_execution_options().get("lock_wait", self.timeout))
             cursor = conn.connection.cursor()
             try:
@@ -175,7 +493,6 @@ class Writing:
             return int(seq), head
         row = conn.execute(_LOCK_HEAD).one()
         return int(row.seq), row.hash
-
 
     def _observed_write(self, rows: list[dict], *args) -> None:
         """Write one group commit, then tell `on_commit` its entries and seconds."""
@@ -199,19 +516,106 @@ class Writing:
             self._group.submit([with_packed(row) for row in rows], self.deadline())
 
     def _write(self, rows: list[dict], wait: float | None = None) -> None:
+        """Append rows in one transaction, chained after the head; raise LogUnavailable if they were not."""
         try:
-            with self._write_connection(wait) as conn, conn.begin():
-                seq, prev = self._lock_head(conn)
-                chained = []
-                for row in rows:
-                    seq += 1
-                    full = dict(row, seq=seq, prev_hash=prev)
-                    full["hash"] = prev = entry_hash(full)
-                    chained.append(stored(full))
-                conn.execute(_INSERT, chained)
-                conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+            if self.dialect == "sqlite":
+                self._write_sqlite(rows, self._wait(wait))
+            elif self.dialect == "postgresql":
+                self._write_postgresql(rows, self._wait(wait))
+            else:
+                self._write_core(rows, wait)
+        except LogUnavailable:
+            raise
         except Exception as exc:
             raise LogUnavailable(f"the decision log could not be written: {exc.__class__.__name__}: {exc}") from exc
+
+    def _write_sqlite(self, rows: list[dict], wait: float) -> None:
+        started = time.monotonic()
+        turn = self._turn
+        if turn is not None and not turn.acquire(wait):
+            raise LogUnavailable("the decision log could not be written: another writer held it beyond the wait "
+                                 f"({wait:.3f} s)")
+        try:
+            writer = self._writers.take()
+            try:
+                conn = writer.dbapi
+                # The wait for SQLite's own lock (writers that take no turn): what is left of ours.
+                busy_ms = _ms(max(0.001, wait - (time.monotonic() - started)))
+                if busy_ms != writer.busy_ms:
+                    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                    writer.busy_ms = busy_ms
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    seq, prev = conn.execute(SQLITE_HEAD).fetchone()
+                    values, seq, prev = _chained(rows, int(seq), prev)
+                    conn.executemany(SQLITE_INSERT, values)
+                    conn.execute(SQLITE_MOVE_HEAD, (seq, prev))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except BaseException:
+                writer.close()
+                raise
+            self._writers.give_back(writer)
+        finally:
+            if turn is not None:
+                turn.release()
+
+    def _write_postgresql(self, rows: list[dict], wait: float) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + wait
+        locked = False
+        for attempt in range(1, PG_ATTEMPTS + 1):
+            writer = self._writers.take()
+            # From the remembered head (one round trip) while this instance is the only one
+            # writing, as far as it can tell, and no other thread of it is trying the same; from
+            # the head read under its lock (two) otherwise, and always once the remembered head
+            # proved stale: an attempt from the locked head cannot fail so.
+            hopeful = self._head_alone and not locked and self._hoping.acquire(blocking=False)
+            try:
+                written, seen = _append_pipelined(writer.dbapi, rows, self._head if hopeful else None,
+                                                  _ms(max(0.001, deadline - time.monotonic())))
+            except _HeadMoved:
+                self._head_alone, locked = False, True
+                self._writers.settle(writer)
+                if time.monotonic() >= deadline:
+                    raise LogUnavailable("the decision log could not be written: the chain's head moved, "
+                                         "and the deadline passed") from None
+                continue
+            except psycopg.Error as exc:
+                self._head, self._head_alone = None, False
+                broken = writer.dbapi.broken or writer.dbapi.closed
+                self._writers.settle(writer)
+                # A connection lost (the server restarted, or killed it) costs one more attempt on a
+                # new one. Had its commit gone through unseen, that attempt fails on the decision ids.
+                if isinstance(exc, psycopg.OperationalError) and broken and attempt == 1 \
+                        and time.monotonic() < deadline:
+                    continue
+                raise
+            except BaseException:
+                self._head, self._head_alone = None, False
+                writer.close()
+                raise
+            finally:
+                if hopeful:
+                    self._hoping.release()
+            self._writers.give_back(writer)
+            # Alone while the head read under the lock is the one this instance wrote last.
+            self._head_alone = seen is None or self._head is None or seen == self._head
+            self._head = written
+            return
+        raise LogUnavailable(f"the decision log could not be written in {PG_ATTEMPTS} attempts")
+
+    def _write_core(self, rows: list[dict], wait: float | None) -> None:
+        """Append through SQLAlchemy Core: for a store with no write path of its own."""
+        with self._write_connection(wait) as conn, conn.begin():
+            seq, prev = self._lock_head(conn)
+            values, seq, prev = _chained(rows, seq, prev)
+            conn.execute(entries.insert(), [dict(zip(COLUMNS, v)) for v in values])
+            conn.execute(head_table.update().where(head_table.c.id == 1).values(seq=seq, hash=prev))
 
     def writable(self, wait: float = 1.0) -> bool:
         """Tell whether an append could start now: the chain's write lock within `wait` seconds (readiness).
@@ -232,4 +636,3 @@ class Writing:
 
 def _ms(seconds: float) -> int:
     return max(1, round(float(seconds) * 1000))
-
