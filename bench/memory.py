@@ -163,8 +163,13 @@ def worker_pids(master: int) -> list[int]:
     return sorted(kids)
 
 
-def workers_rss(master: int) -> dict[int, int]:
+def workers_rss(master: int, settle: float = 1.0) -> dict[int, int]:
+    """Each worker's RSS, read `settle` seconds after the last answer arrived (its worker may still be closing it)."""
+    time.sleep(settle)
     return {pid: rss_kib(pid) for pid in worker_pids(master)}
+
+
+REFUSED: list[str] = []  # answers other than 200, e.g. 503 when a batch outlasts the request deadline
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: bytes, auth: str) -> bytes:
@@ -172,7 +177,7 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes, auth: str) ->
     resp = conn.getresponse()
     data = resp.read()
     if resp.status != 200:
-        raise SystemExit(f"POST {path}: {resp.status} {data[:300]!r}")
+        REFUSED.append(f"{resp.status} {data[:160].decode(errors='replace')}")
     return data
 
 
@@ -199,9 +204,8 @@ def run_http(args) -> None:
                 bodies.append(json.dumps({"requests": items}, ensure_ascii=False).encode())
             print(f"batch body: {args.per_call} requests, {len(bodies[0]) / 1024:.0f} KiB "
                   f"(the limit: 1,000 requests and 1 MiB per call by default)")
-            for body in mix[:args.warmup]:
+            for body in (mix * (1 + args.warmup // len(mix)))[:args.warmup]:
                 post(conn, "/v1/decisions", json.dumps(body).encode(), auth)
-            time.sleep(0.5)
             master = server.proc.pid
             fresh = workers_rss(master)
             print(f"`transfer-gate serve` {args.serve_args or '(shipped defaults)'}, {len(fresh)} workers; "
@@ -216,7 +220,8 @@ def run_http(args) -> None:
                 per_call.append(time.perf_counter() - t0)
                 if call == 1:
                     answer_kib = len(answer) / 1024
-                if call % 10 == 0:
+                del answer
+                if call % 10 == 0:  # (the RSS is read a second after the tenth call: not timed)
                     last10 = per_call[-10:]
                     tens.append(sum(last10))
                     rss = workers_rss(master)
@@ -254,6 +259,7 @@ def run_http(args) -> None:
                 print(f"after {args.calls + 10 * args.concurrent} batch calls: " + ", ".join(
                     f"worker {p} {mib(r)} ({100 * (r - fresh[p]) / fresh[p]:+.1f} %)" for p, r in final.items()
                     if p in fresh))
+            print(f"answers other than 200: {len(REFUSED)}" + "".join(f"\n  {r}" for r in REFUSED[:5]))
             print(load_average())
         finally:
             server.stop()
