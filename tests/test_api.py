@@ -176,6 +176,22 @@ def test_a_batch_over_the_limit_is_refused(tmp_path):
     assert resp.status_code == 422 and "between 1 and 2" in resp.get_json()["errors"]["requests"][0]
 
 
+def test_a_large_batch_answer_hands_free_memory_back_once_it_is_sent(client, monkeypatch):
+    from transfer_gate import allocator
+    from transfer_gate.web import api
+
+    given_back = []
+    monkeypatch.setattr(allocator, "give_back_free_memory", lambda: given_back.append(True))
+    small = client.post("/v1/decisions/batch", json={"requests": [EXAMPLE]})
+    small.close()
+    assert given_back == []  # a small answer leaves the allocator alone
+    monkeypatch.setattr(api, "GIVE_BACK_AFTER", len(small.data) + 1)
+    large = client.post("/v1/decisions/batch", json={"requests": [EXAMPLE, with_(destination="DE")]})
+    assert large.status_code == 200 and given_back == []  # not while the answer is still being sent
+    large.close()
+    assert given_back == [True]
+
+
 def test_country_profiles_answer_with_as_of(client):
     de = client.get("/v1/countries/DE").get_json()
     assert de["code"] == "DE" and de["designated"]["value"] is True

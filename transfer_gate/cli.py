@@ -140,10 +140,12 @@ def _serve(BaseApplication, bind, workers, threads):
     from datetime import datetime, timezone
 
     from . import create_app
+    from .allocator import keep_large_buffers_apart
     from .deployment import NEWER_SETTINGS, gunicorn_settings
     from .service import Loaded
     from .web.metrics import metrics
 
+    keep_large_buffers_apart()  # before forking, so the workers inherit it (allocator.py)
     # Fail fast on bad configuration, data files or an unreachable store (and migrate the
     # schema once) before forking; the workers must not inherit the store's connections.
     first = _app(serving=True)

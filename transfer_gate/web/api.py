@@ -8,7 +8,7 @@ from datetime import date
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
-from .. import service
+from .. import allocator, service
 from ..errors import RequestInvalid
 from ..schemas import AS_OF_RANGE
 from .identity import caller
@@ -205,8 +205,14 @@ def create_batch():
     if errors:
         raise RequestInvalid(errors)
     who, role = caller()
-    return _json(service.decide_batch_text(runtime(), items, caller=who, role=role, problem=problem_for,
-                                           request_id=request_id()))
+    answer = _json(service.decide_batch_text(runtime(), items, caller=who, role=role, problem=problem_for,
+                                             request_id=request_id()))
+    if answer.content_length >= GIVE_BACK_AFTER:  # once it has been sent: see allocator.py
+        answer.call_on_close(allocator.give_back_free_memory)
+    return answer
+
+
+GIVE_BACK_AFTER = 1024 * 1024  # bytes of a batch answer (about 100 decisions)
 
 
 def _json(text: str) -> Response:
