@@ -403,8 +403,10 @@ def _decide_all(rt: Runtime, payloads: list, caller: str, role: str | None, prob
     for payload in payloads:
         try:
             request = validate(rt, payload)
-            response, text, text_escaped = _respond(rt, request)
-            row = _logged_row(rt, request, response, text, caller, role, request_id, text_escaped)
+            response, text, _escaped = _respond(rt, request, keep_answers or _masking(rt))
+            # No hash template here: a batch holds its rows until the commit, and a template is another
+            # copy of the answer (13 KB a row); the writer hashes each row from its text instead.
+            row = _logged_row(rt, request, response, text, caller, role, request_id)
         except (RequestInvalid, UnknownCountry) as exc:
             out.append((problem(exc), None))
             continue
