@@ -60,28 +60,64 @@ def wait_for(url: str, seconds: float = 60) -> None:
 
 
 def wrk(url: str, method: str, path: str, bodies: Path | None, auth: str | None, concurrency: int,
-        duration: int) -> dict:
-    """Run wrk once; return its counters (requests, latency percentiles in µs, non-200, socket errors)."""
-    cmd = ["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s", "-s", str(LUA), url, "--",
+        duration: int, threads: int = 2) -> dict:
+    """Run wrk once; return its counters (requests, latency percentiles in µs, non-200, socket errors).
+
+    `cdf` holds [percentile, µs] pairs of the latency distribution, to merge several wrk's (merged_latency).
+    """
+    cmd = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s", "-s", str(LUA), url, "--",
            method, path, str(bodies) if bodies else "-", auth or "-"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("WRK "))
     result = json.loads(line[4:])
+    cdf = next((l for l in out.splitlines() if l.startswith("WRK-CDF ")), None)
+    result["cdf"] = json.loads(cdf[8:]) if cdf else []
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
+
+
+def merged_latency(results: list[dict], percentile: float) -> float:
+    """The latency percentile (µs) of several wrk runs' requests taken together.
+
+    Each run's distribution is known at the percentiles of its `cdf`; the merged one weighs
+    each by its requests, and the answer is found by bisection between the known points.
+    """
+    runs = [(r["requests"], r["cdf"]) for r in results if r["requests"] and r["cdf"]]
+    total = sum(n for n, _ in runs)
+
+    def below(us: float) -> float:  # the share of all requests at or under `us`
+        share = 0.0
+        for n, cdf in runs:
+            p = 0.0
+            for (p0, v0), (p1, v1) in zip([(0.0, 0.0)] + cdf, cdf):
+                if us >= v1:
+                    p = p1
+                elif us > v0:
+                    p = p0 + (p1 - p0) * (us - v0) / (v1 - v0)
+                    break
+                else:
+                    break
+            share += n * p / 100
+        return share / total
+
+    lo, hi = 0.0, max(cdf[-1][1] for _, cdf in runs)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if below(mid) < percentile / 100 else (lo, mid)
+    return hi
 
 
 class Serve:
     """`transfer-gate serve` with its default settings, on a store of its own."""
 
-    def __init__(self, database_url: str, workdir: Path, serve_args: list[str] = ()):
+    def __init__(self, database_url: str, workdir: Path, serve_args: list[str] = (), name: str = "serve"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, TRANSFER_GATE_DATABASE_URL=database_url, TRANSFER_GATE_API_KEYS=f"app:{APP_KEY}",
                         TRANSFER_GATE_SECRET_KEY=SECRET)
         exe = Path(sys.executable).with_name("transfer-gate")
         self.cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "transfer_gate.cli"]
-        self.log = open(workdir / "serve.log", "w")
+        self.log = open(workdir / f"{name}.log", "w")
         self.proc = subprocess.Popen(self.cli + ["serve", "--bind", f"127.0.0.1:{self.port}", *serve_args], env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
         wait_for(self.url + "/healthz")
