@@ -29,7 +29,9 @@ The head lock is measured from the server's side: a sampler reads pg_stat_activi
 transaction id that is not waiting for a lock holds the head (an append's first write is the
 `FOR UPDATE` of the head, and it keeps the row lock until its commit has flushed the WAL); one
 whose wait event is of type `Lock` is queued for it. So "head busy" is the share of samples in
-which someone holds it; by Little's law the time a commit holds it is busy ÷ commits/s, and the
+which someone holds it, and "the client's turn" the share of that during which the holder's
+server process is idle in its transaction, waiting for the client (to hash and send the rows,
+or for a CPU to do so); by Little's law the time a commit holds it is busy ÷ commits/s, and the
 time a commit queues for it is mean waiters ÷ commits/s. Commits and entries per commit come
 from each instance's /metrics (`transfer_gate_log_commit_seconds`, `…_entries`: their time
 includes the queueing) or, for the appenders, from the log's own commit observer.
@@ -61,10 +63,12 @@ from bench.harness import APP_KEY, Serve, merged_latency, request_mix, wrk
 
 # A backend of the bench's database holds the head when it has a transaction id and is not
 # queued for a lock; it is queued for the head when it waits for a lock (the holder's
-# transaction id, or the row's tuple lock).
+# transaction id, or the row's tuple lock). A holder that is `idle in transaction` is waiting for
+# its client: the head is held while the client process computes (or waits for a CPU).
 HEAD_SAMPLE = """
 SELECT count(*) FILTER (WHERE backend_xid IS NOT NULL AND wait_event_type IS DISTINCT FROM 'Lock'),
-       count(*) FILTER (WHERE wait_event_type = 'Lock')
+       count(*) FILTER (WHERE wait_event_type = 'Lock'),
+       count(*) FILTER (WHERE backend_xid IS NOT NULL AND state = 'idle in transaction')
   FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
 """
@@ -109,7 +113,7 @@ class HeadSampler:
     def __init__(self, url: str, hz: float):
         self.engine = sa.create_engine(make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
         self.period = 1 / hz
-        self.samples: list[tuple[int, int]] = []
+        self.samples: list[tuple[int, int, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -126,8 +130,7 @@ class HeadSampler:
         with self.engine.connect() as conn:
             next_at = time.perf_counter()
             while not self._stop.is_set():
-                holders, waiters = conn.exec_driver_sql(HEAD_SAMPLE).one()
-                self.samples.append((holders, waiters))
+                self.samples.append(tuple(conn.exec_driver_sql(HEAD_SAMPLE).one()))
                 next_at += self.period
                 pause = next_at - time.perf_counter()
                 if pause > 0:
@@ -138,9 +141,10 @@ class HeadSampler:
     def summary(self) -> dict:
         n = max(1, len(self.samples))
         return {"samples": len(self.samples),
-                "busy": sum(1 for h, _ in self.samples if h) / n,      # share of time someone holds the head
-                "holders": sum(h for h, _ in self.samples) / n,        # > busy only if something else writes
-                "waiters": sum(w for _, w in self.samples) / n}        # mean queue for the head
+                "busy": sum(1 for h, _, _ in self.samples if h) / n,   # share of time someone holds the head
+                "holders": sum(h for h, _, _ in self.samples) / n,     # > busy only if something else writes
+                "waiters": sum(w for _, w, _ in self.samples) / n,     # mean queue for the head
+                "client": sum(c for _, _, c in self.samples) / n}      # held while the server waits for the client
 
 
 def verify(url: str) -> str:
@@ -159,6 +163,7 @@ def head_figures(sampler: dict, commits: float, entries: float, seconds: float, 
     rate = commits / seconds if seconds else 0.0
     return {"commits_s": rate, "per_commit": entries / commits if commits else float("nan"),
             "busy": sampler["busy"], "waiters": sampler["waiters"], "holders": sampler["holders"],
+            "client": sampler["client"] / sampler["holders"] if sampler["holders"] else float("nan"),
             "hold_ms": 1000 * sampler["busy"] / rate if rate else float("nan"),
             "queue_ms": 1000 * sampler["waiters"] / rate if rate else float("nan"),
             "commit_ms": 1000 * commit_seconds / commits if commits else float("nan"),
@@ -332,7 +337,8 @@ def med(runs: list[dict], key: str) -> float:
 
 def head_columns(runs: list[dict]) -> str:
     return (f"{med(runs, 'commits_s'):7.0f} commits/s {med(runs, 'per_commit'):5.1f} per commit  "
-            f"head busy {100 * med(runs, 'busy'):3.0f} %  held {med(runs, 'hold_ms'):5.2f} ms/commit  "
+            f"head busy {100 * med(runs, 'busy'):3.0f} % (client's turn {100 * med(runs, 'client'):3.0f} %)  "
+            f"held {med(runs, 'hold_ms'):5.2f} ms/commit  "
             f"queued {med(runs, 'queue_ms'):6.2f} ms/commit ({med(runs, 'waiters'):4.1f} waiting)")
 
 
