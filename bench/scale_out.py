@@ -19,13 +19,15 @@ machine's load falls on all of them alike; medians are printed:
 - appends: P processes doing nothing but appends of rows prepared beforehand (the log alone,
   as in bench/log_throughput.py), `--threads` threads each (one row per append, so the
   threads of a process share commits as a serve worker's do), and again with one thread each
-  (one row per commit: the commits/s the head allows).
+  (one row per commit: the commits/s the head allows); and one appender alone committing 1, 10
+  and 100 rows at a time, nobody queued: the head's hold time against the rows it commits.
 - chains: the same P processes, each appending to a chain of its own (a schema of its own,
   so a head row of its own) on the same server at the same time: a simulation of one chain per
   instance, showing what lifting the single head gives. The product's schema is not changed.
 
 The head lock is measured from the server's side: a sampler reads pg_stat_activity
-`--sample-hz` times a second during the load. A backend of the bench's database with a
+`--sample-hz` times a second during the load (so give the bench a database of its own: every
+backend of that database counts). A backend of the bench's database with a
 transaction id that is not waiting for a lock holds the head (an append's first write is the
 `FOR UPDATE` of the head, and it keeps the row lock until its commit has flushed the WAL); one
 whose wait event is of type `Lock` is queued for it. So "head busy" is the share of samples in
@@ -342,6 +344,13 @@ def head_columns(runs: list[dict]) -> str:
             f"queued {med(runs, 'queue_ms'):6.2f} ms/commit ({med(runs, 'waiters'):4.1f} waiting)")
 
 
+def line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least squares: the intercept and slope of y = a + b·x through the points."""
+    mx, my = statistics.mean(x for x, _ in points), statistics.mean(y for _, y in points)
+    slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+    return my - slope * mx, slope
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True, help="a PostgreSQL database (fresh schemas are made in it)")
@@ -416,12 +425,11 @@ def main():
     alone = {key[2]: runs for key, runs in append_runs.items() if key[:2] == (1, 1) and not key[3]}
     if len(alone) > 1:
         # hold(rows) = h0 + rows × h_row, from one appender alone (nobody queued), batch sizes 1…100
-        points = [(med(v, "per_commit"), med(v, "hold_ms")) for v in alone.values()]
-        mx, my = statistics.mean(x for x, _ in points), statistics.mean(y for _, y in points)
-        slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
-        h0 = my - slope * mx
+        h0, slope = line([(med(v, "per_commit"), med(v, "hold_ms")) for v in alone.values()])
+        s0, s_row = line([(med(v, "per_commit"), med(v, "hold_ms") * (1 - med(v, "client"))) for v in alone.values()])
         print(f"\nthe head is held ≈ {h0:.2f} ms + {slope:.3f} ms per row per commit (least squares over one "
-              f"appender's batches of {', '.join(map(str, BATCHES))})")
+              f"appender's batches of {', '.join(map(str, BATCHES))}); of which the server's part "
+              f"≈ {s0:.2f} ms + {s_row:.3f} ms per row, the rest the client's turn")
         print(f"so one chain allows at most ≈ {1000 / h0:.0f} commits/s; rows/s at k rows per commit = "
               f"k ÷ ({h0:.2f} + k × {slope:.3f}) ms: "
               + ", ".join(f"k={k} → {1000 * k / (h0 + slope * k):.0f}" for k in (1, 4, 8, 16, 64))
