@@ -5,6 +5,9 @@ local method, path, auth
 local bodies = {}
 local n = 0
 local threads = {}
+local cdf_points = {}
+for p = 1, 99 do cdf_points[#cdf_points + 1] = p end
+for _, p in ipairs({99.2, 99.4, 99.6, 99.8, 99.9, 99.95, 99.99}) do cdf_points[#cdf_points + 1] = p end
 
 function setup(thread)
   table.insert(threads, thread)
@@ -45,4 +48,11 @@ function done(summary, latency, requests)
     '"not200": %d, "socket_errors": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max, bad, e.connect + e.read + e.write + e.timeout))
+  -- The distribution at fixed percentiles, so that several wrk's can be merged (bench/harness.py).
+  local points = {}
+  for _, p in ipairs(cdf_points) do
+    points[#points + 1] = string.format("[%g, %d]", p, latency:percentile(p))
+  end
+  points[#points + 1] = string.format("[100, %d]", latency.max)  -- percentile(100) answers 0
+  io.write("WRK-CDF [" .. table.concat(points, ", ") .. "]\n")
 end
