@@ -89,8 +89,8 @@ def test_a_batch_whose_answer_cannot_be_stored_logs_nothing_of_it(client, app, m
 
     real = service._respond
 
-    def leaky(rt, request):  # an answer that echoes text the store refuses, as a future field might
-        body, text, text_escaped = real(rt, request)
+    def leaky(rt, request, *whole):  # an answer that echoes text the store refuses, as a future field might
+        body, text, text_escaped = real(rt, request, *whole)
         if request.destination == "DE":
             body["note"] = "bad\udc80"
             text = text[:-1] + ',"note":"bad\udc80"}'
