@@ -7,6 +7,8 @@
 Each scenario decides N varied requests through service.decide() (validate, evaluate, log) on a
 fresh store:
 
+- one thread, each decision's append alternately through the write path and through SQLAlchemy
+  Core as before it, side by side under the same load;
 - threads T, one process: concurrent callers in one worker (gthread), each waiting for the
   commit that holds its decision — once with group commit, once with one commit per decision
   (the log's append replaced by its single-transaction write, as before group commit);
@@ -146,6 +148,34 @@ def run_threads(url, bodies, threads, group_commit):
     return len(bodies) / elapsed, len(bodies) / max(1, counter["commits"]), latencies
 
 
+def run_alternating(url, bodies):
+    """One thread, each call's append alternately through the write path and SQLAlchemy Core (as before it).
+
+    Side by side in one process, so that both see the same disk and the same load.
+    """
+    app = create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False})
+    rt = app.extensions["transfer_gate"]
+    log = rt.log
+    driver = log._write
+
+    def core(rows, wait=None):
+        log._head, log._head_alone = None, False  # the next driver append reads the head anew
+        return log._write_core(rows, wait)
+
+    for b in bodies[:50]:
+        service.decide(rt, b, caller="bench")
+    samples = {"driver": [], "core": []}
+    for i, b in enumerate(bodies[50:]):
+        name = "driver" if i % 2 == 0 else "core"
+        log._write = driver if name == "driver" else core
+        t0 = time.perf_counter()
+        service.decide(rt, b, caller="bench")
+        samples[name].append(time.perf_counter() - t0)
+    log._write = driver
+    check(log)
+    return samples
+
+
 def _process(url, bodies, threads, turns, ready, go, out):
     app = create_app({"DATABASE_URL": url, "CREATE_FIRST_ADMIN_KEY": False})
     rt = app.extensions["transfer_gate"]
@@ -243,6 +273,9 @@ def main():
             print("the whole service.decide() path (validate, evaluate, log):")
             rate, _, lat = run_threads(store.fresh(), bodies, 1, group_commit=False)
             print(f"   1 thread                         {rate:6.0f} decisions/s  {latency(lat)}")
+            samples = run_alternating(store.fresh(), bodies)
+            print(f"   1 thread, alternating per call: the write path {latency(samples['driver'])}, "
+                  f"SQLAlchemy Core as before {latency(samples['core'])}")
             for threads in [int(t) for t in args.threads.split(",") if int(t) > 1]:
                 plain, _, plain_lat = run_threads(store.fresh(), bodies, threads, group_commit=False)
                 grouped, per_commit, grouped_lat = run_threads(store.fresh(), bodies, threads, group_commit=True)

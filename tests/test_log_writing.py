@@ -1,6 +1,5 @@
 """The log's write path: one round trip per commit on PostgreSQL, several instances on one chain, writers' turns on SQLite."""
 
-import os
 import subprocess
 import sys
 import tempfile

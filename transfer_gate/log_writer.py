@@ -12,11 +12,12 @@ pre-ping or reset per append). SQLAlchemy keeps the rest of the log (reads, migr
 - SQLite: the writer takes its turn at a lock file beside the database (`_WriterTurn`), then
   `BEGIN IMMEDIATE`, reads the head, inserts, moves the head and commits (the WAL fsync'd).
 - PostgreSQL: one round trip per commit. Each instance keeps the head it last wrote, chains
-  the rows on it and sends everything at once (psycopg's pipeline mode): the settings, the
-  insert, a head move that only succeeds from that head, and the commit. When another instance
-  moved the head meanwhile, the transaction fails (the entry's `seq` is taken, or the head is
-  not where this instance left it) and the append runs again from the head read under its lock
-  (`SELECT … FOR UPDATE`): correctness never rests on the remembered head.
+  the rows on it and sends everything at once (psycopg's pipeline mode): the settings, a lock
+  of the head that fails unless the head is still where this instance left it, the insert and
+  the head's move — one implicit transaction, committed at the pipeline's sync. When another
+  instance moved the head meanwhile, the lock fails, the server skips the rest, and the append
+  runs again from the head read under its lock (`SELECT … FOR UPDATE`, two round trips):
+  correctness never rests on the remembered head.
 """
 
 from __future__ import annotations
