@@ -308,6 +308,7 @@ class _WriterTurn:
         self._pid = os.getpid()
         self._fd = None
         self._threads = threading.Lock()
+        self._waiter = _TurnWaiter()
 
     def _file(self) -> int | None:
         """The lock file, opened by the thread holding the thread lock (once per process); None if it cannot be.
@@ -333,7 +334,7 @@ class _WriterTurn:
         """Take the turn within `timeout` seconds; False (nothing held) when it did not come."""
         end = time.monotonic() + timeout
         if self._pid != os.getpid():  # a forked child opens its own: one open file is one owner to flock
-            self._fd, self._threads, self._pid = None, threading.Lock(), os.getpid()
+            self._fd, self._threads, self._waiter, self._pid = None, threading.Lock(), _TurnWaiter(), os.getpid()
         threads = self._threads
         if not threads.acquire(timeout=max(0.0, timeout)):
             return False
@@ -347,35 +348,19 @@ class _WriterTurn:
         except BaseException:
             threads.release()
             raise
-        # Another process writes. Wait in the kernel from a helper thread, so that this caller
-        # keeps its deadline; if it gives up first, the helper lets go as soon as the turn comes,
-        # and only then frees the thread lock (no thread of this process may write meanwhile).
-        decided, guard, outcome = threading.Event(), threading.Lock(), {"abandoned": False, "held": False}
-
-        def wait():
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                held = True
-            except OSError:  # the file was closed under the wait (the log was closed)
-                held = False
-            with guard:
-                outcome["held"] = held
-                if not outcome["abandoned"]:
-                    decided.set()  # the caller takes it from here
-                    return
-            if held:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            threads.release()
-
-        threading.Thread(target=wait, name="log-writer-turn", daemon=True).start()
-        decided.wait(max(0.0, end - time.monotonic()))
-        with guard:
-            if decided.is_set():
-                if outcome["held"]:
+        # Another process writes. Wait in the kernel from the process's waiting thread, so that this
+        # caller keeps its deadline; if it gives up first, that thread lets go as soon as the turn
+        # comes, and only then frees the thread lock (no thread of this process may write meanwhile).
+        turn = _Turn(fd, threads)
+        self._waiter.post(turn)
+        turn.decided.wait(max(0.0, end - time.monotonic()))
+        with turn.guard:
+            if turn.decided.is_set():
+                if turn.held:
                     return True
                 threads.release()
                 return False
-            outcome["abandoned"] = True
+            turn.abandoned = True
         return False
 
     def release(self) -> None:
@@ -387,6 +372,58 @@ class _WriterTurn:
         if self._fd is not None and self._fd >= 0 and self._pid == os.getpid():
             os.close(self._fd)
         self._fd = None
+
+
+class _Turn:
+    """One wait in flock, handed to the waiting thread: what came of it, and whether the caller gave up."""
+
+    __slots__ = ("fd", "threads", "decided", "guard", "held", "abandoned")
+
+    def __init__(self, fd: int, threads: threading.Lock):
+        self.fd, self.threads = fd, threads
+        self.decided, self.guard = threading.Event(), threading.Lock()
+        self.held = self.abandoned = False
+
+
+class _TurnWaiter:
+    """The thread of a process that waits in flock for its writer (one at a time: the thread lock's holder).
+
+    Started at the first wait and kept: a thread started per wait cost a few per cent of a
+    worker's time under load, when every other commit found the other process writing.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._turn: _Turn | None = None
+        self._thread: threading.Thread | None = None
+
+    def post(self, turn: _Turn) -> None:
+        with self._cond:
+            self._turn = turn
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="log-writer-turn", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._turn is None:
+                    self._cond.wait()
+                turn, self._turn = self._turn, None
+            try:
+                fcntl.flock(turn.fd, fcntl.LOCK_EX)
+                held = True
+            except OSError:  # the file was closed under the wait (the log was closed)
+                held = False
+            with turn.guard:
+                turn.held = held
+                if not turn.abandoned:
+                    turn.decided.set()  # the caller takes it from here
+                    continue
+            if held:
+                fcntl.flock(turn.fd, fcntl.LOCK_UN)
+            turn.threads.release()
 
 
 TURN_SUFFIX = "-writer"
