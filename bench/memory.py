@@ -19,9 +19,10 @@ bench/http.py does), sends a few single decisions to warm its workers up, reads 
 worker's RSS from /proc/<pid>/status (the workers are the children of serve's process, gunicorn's
 master), then POSTs `--calls` batches of `--per-call` requests to /v1/decisions/batch one after
 another on one keep-alive connection. Every ten calls are a batch of 10,000 decisions: their
-wall time is printed, with the workers' RSS at that point. It ends with `--concurrent` rounds of
-ten calls sent two at a time (one per worker), each worker's RSS against its fresh one, and
-verify-log's verdict on the chain.
+wall time is printed, with the workers' RSS a second later (a worker hands memory back once
+it has sent an answer). `--warmup 1000` sends every request of the mix singly first. It ends
+with `--concurrent` rounds of ten calls sent two at a time (on two connections), each worker's
+RSS against its fresh one, and verify-log's verdict on the chain.
 
 Prints numbers; asserts nothing (tests check correctness, benchmarks measure).
 """
