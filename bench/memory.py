@@ -2,6 +2,7 @@
 
     python -m bench.memory decide [--n 1000000] [--every 50000]    # one process, service.decide()
     python -m bench.memory http [--calls 100] [--per-call 1000]    # `transfer-gate serve`, batch endpoint
+    python -m bench.memory profile [--per-call 1000]               # where one batch's time goes
 
 `decide` runs service.decide() — validation, the engine, the answer, the log append (SQLite
 in a temporary directory, fsync'd as shipped) — n times in one process and one thread, and
@@ -19,9 +20,10 @@ bench/http.py does), sends a few single decisions to warm its workers up, reads 
 worker's RSS from /proc/<pid>/status (the workers are the children of serve's process, gunicorn's
 master), then POSTs `--calls` batches of `--per-call` requests to /v1/decisions/batch one after
 another on one keep-alive connection. Every ten calls are a batch of 10,000 decisions: their
-wall time is printed, with the workers' RSS at that point. It ends with `--concurrent` rounds of
-ten calls sent two at a time (one per worker), each worker's RSS against its fresh one, and
-verify-log's verdict on the chain.
+wall time is printed, with the workers' RSS a second later (a worker hands memory back once
+it has sent an answer). `--warmup 1000` sends every request of the mix singly first. It ends
+with `--concurrent` rounds of ten calls sent two at a time (on two connections), each worker's
+RSS against its fresh one, and verify-log's verdict on the chain.
 
 Prints numbers; asserts nothing (tests check correctness, benchmarks measure).
 """
@@ -266,6 +268,37 @@ def run_http(args) -> None:
         print(f"verify-log: {server.verify()}")
 
 
+# --- where a batch's time goes ----------------------------------------------------------------
+
+def run_profile(args) -> None:
+    import cProfile
+    import pstats
+
+    from bench.http import request_mix
+    from transfer_gate import create_app, service
+    from transfer_gate.web.problems import problem_for
+
+    raw = json.dumps(request_mix(args.per_call - 1))
+    with tempfile.TemporaryDirectory(prefix="tg-mem-prof-") as tmp:
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "CREATE_FIRST_ADMIN_KEY": False})
+        rt = app.extensions["transfer_gate"]
+        with app.test_request_context():
+            service.decide_batch_text(rt, json.loads(raw), caller="bench", problem=problem_for)  # memos warm
+            walls = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                service.decide_batch_text(rt, json.loads(raw), caller="bench", problem=problem_for)
+                walls.append(time.perf_counter() - t0)
+            profile = cProfile.Profile()
+            profile.enable()
+            service.decide_batch_text(rt, json.loads(raw), caller="bench", problem=problem_for)
+            profile.disable()
+        rt.log.close()
+    print(f"service.decide_batch_text with {args.per_call} requests: {statistics.median(walls):.3f} s unprofiled "
+          f"(median of 3); {load_average()}")
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(args.lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -282,8 +315,11 @@ def main():
     web.add_argument("--concurrent", type=int, default=3, help="rounds of 10 calls sent two at a time (0: none)")
     web.add_argument("--database-url", help="PostgreSQL server URL (a fresh schema is made); default SQLite")
     web.add_argument("--serve-args", default="", help="instead of the shipped defaults, e.g. '--workers 1 --threads 16'")
+    prof = sub.add_parser("profile", help="cProfile of one batch of --per-call in one process")
+    prof.add_argument("--per-call", type=int, default=1000)
+    prof.add_argument("--lines", type=int, default=40)
     args = parser.parse_args()
-    run_decide(args) if args.what == "decide" else run_http(args)
+    {"decide": run_decide, "http": run_http, "profile": run_profile}[args.what](args)
 
 
 if __name__ == "__main__":
