@@ -724,3 +724,24 @@ def test_not_assessed_text_reads_naturally_for_names_that_take_the(tmp_path):
                 designated={"value": True, "since": date(2019, 1, 23), "instrument": INSTRUMENT})]))
     [item] = store.get("GB", date(2026, 11, 27)).not_assessed
     assert "whether the United Kingdom requires" in item["text"]
+
+
+def test_resolutions_of_a_country_on_different_days_share_what_they_have_in_common():
+    """The per-day cache holds one resolved profile per day asked for; their content is one shared copy
+    while it does not change, and each still reads exactly as a store of its own resolves it."""
+    from datetime import date, timedelta
+
+    from transfer_gate.profiles import ProfileStore
+    from tests.conftest import PROFILES
+
+    store, fresh = ProfileStore.load(PROFILES), ProfileStore.load(PROFILES)
+    days = [date(2025, 6, 1) + timedelta(days=i) for i in range(30)]
+    resolved = [store.get("US", d) for d in days]
+    assert len({id(p.data) for p in resolved}) == 1 and len({id(p.eu_adequacy) for p in resolved}) == 1
+    assert [p.as_of for p in resolved] == days
+    for d in (days[0], date(2020, 1, 1), date(2026, 11, 27)):
+        assert store.get("US", d) == fresh.get("US", d)
+    # Content that differs is never shared: the US before and after the EU's adequacy decision (DPF).
+    before, after = store.get("US", date(2023, 7, 9)), store.get("US", date(2023, 7, 10))
+    assert before.eu_adequacy is not after.eu_adequacy and before.eu_adequacy["status"] != after.eu_adequacy["status"]
+    assert before == fresh.get("US", date(2023, 7, 9)) and after == fresh.get("US", date(2023, 7, 10))

@@ -626,6 +626,10 @@ class ProfileStore:
         self.directory = directory
         self._apec_since = {code: m["since"] for code, m in groups["apec"].items()}
         self._resolve = functools.lru_cache(maxsize=8192)(self._resolve_uncached)
+        # A country's profile is the same on most days: the resolved profiles of one country, one per
+        # day asked for, share one copy of each content they have in common (`_shared`), instead of
+        # a 9 KiB copy per day (the cache's 8,192 days were most of a long-running worker's memory).
+        self._contents: dict[tuple[str, str], object] = {}
 
     @classmethod
     def load(cls, directory) -> ProfileStore:
@@ -714,6 +718,17 @@ class ProfileStore:
             raise UnknownCountry(code)
         return self._resolve(code.upper(), as_of)
 
+    def _shared(self, code: str, content):
+        """The frozen copy of `content` (JSON-able), shared with every other resolution of `code` that has it.
+
+        Equal content in the same order (the key is its JSON text, key order kept): the same object.
+        """
+        key = (code, json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=repr))
+        shared = self._contents.get(key)
+        if shared is None:
+            shared = self._contents.setdefault(key, _freeze(content))
+        return shared
+
     def _resolve_uncached(self, code: str, as_of: date) -> CountryProfile:
         entry = self._entries[code]
         data = copy.deepcopy(entry.raw)
@@ -766,13 +781,13 @@ class ProfileStore:
             localization=data["localization"]["present"],
             missing=missing,
             digest=entry.digest,
-            data=_freeze(_jsonable(data)),
+            data=self._shared(code, _jsonable(data)),
             as_of=as_of,
             eea=in_effect(self._groups["eea"][code]["since"]) if code in self._groups["eea"] else False,
-            eu_adequacy=_freeze(_adequacy_on(self._adequacy["eu_adequacy"].get(code), as_of)),
-            uk_adequacy=_freeze(_adequacy_on(self._adequacy["uk_adequacy"].get(code), as_of)),
+            eu_adequacy=self._shared(code, _jsonable(_adequacy_on(self._adequacy["eu_adequacy"].get(code), as_of))),
+            uk_adequacy=self._shared(code, _jsonable(_adequacy_on(self._adequacy["uk_adequacy"].get(code), as_of))),
             stale_sections=stale_sections,
-            not_assessed=_freeze(not_assessed),
+            not_assessed=self._shared(code, not_assessed),
         )
 
 
