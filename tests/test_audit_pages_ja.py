@@ -110,18 +110,9 @@ def test_a_broken_chain_is_explained_in_japanese(ja, app, logged, statements, fo
 
 def test_a_request_the_candidate_cannot_decide_is_explained_in_japanese(make_app, tmp_path):
     """Replayed under rules that no longer know a kind of data: said in Japanese, no field path shown."""
-    import shutil
+    from tests.test_replay import rules_without_medical_history
 
-    import yaml
-
-    from tests.conftest import RULESETS
-
-    candidate = tmp_path / "candidate-rules"
-    shutil.copytree(RULESETS, candidate)
-    taxonomy = candidate / "taxonomy.yaml"
-    data = yaml.safe_load(taxonomy.read_text())
-    del data["categories"]["special_care.medical_history"]  # a category the candidate no longer knows
-    taxonomy.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    candidate = rules_without_medical_history(tmp_path)
     app = make_app(f"sqlite:///{tmp_path / 'replay.sqlite3'}", CANDIDATE_RULESETS_DIR=str(candidate))
     client = app.test_client()
     assert client.post("/v1/decisions", json=EXAMPLE).status_code == 200  # names medical history

@@ -196,15 +196,21 @@ HOLD_THE_TURN = textwrap.dedent("""
 """)
 
 
+def holding_the_turn(db, seconds: str) -> subprocess.Popen:
+    """Another process that holds the SQLite store's writer turn for `seconds`, once it says so."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_TURN, f"{db}-writer", seconds], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def test_a_sqlite_writer_waits_for_another_process_s_turn_then_appends(make_app, tmp_path):
     db = tmp_path / "turns.sqlite3"
     app = make_app(f"sqlite:///{db}")
     log = app.extensions["transfer_gate"].log
     rows = rows_for(app, 2)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_TURN, f"{db}-writer", "0.5"], stdout=subprocess.PIPE,
-                              text=True)
+    holder = holding_the_turn(db, "0.5")
     try:
-        assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
         log.append(rows[:1])  # waits for the other process to let go (its exit), well within the timeout
         assert time.monotonic() - started >= 0.3
@@ -220,10 +226,8 @@ def test_a_sqlite_writer_gives_up_its_turn_at_the_deadline_and_writes_nothing(ma
     app = make_app(f"sqlite:///{db}", DATABASE_TIMEOUT=0.3)
     log = app.extensions["transfer_gate"].log
     rows = rows_for(app, 3)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_TURN, f"{db}-writer", "1.5"], stdout=subprocess.PIPE,
-                              text=True)
+    holder = holding_the_turn(db, "1.5")
     try:
-        assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
         with pytest.raises(LogUnavailable):
             log.append(rows[:1])
@@ -243,13 +247,18 @@ def test_threads_of_one_process_appending_without_group_commit_keep_one_chain(ma
     app = make_app(f"sqlite:///{db}")
     log = app.extensions["transfer_gate"].log
     rows = rows_for(app, 24)
-    threads = [threading.Thread(target=lambda part: [log._write([r]) for r in part], args=(rows[k::4],))
-               for k in range(4)]
+    write_from_threads(log, rows, 4)
+    assert_one_chain(f"sqlite:///{db}", [r["decision_id"] for r in rows])
+
+
+def write_from_threads(log, rows, count):
+    """Write the rows one transaction each, from `count` threads at once (no group commit)."""
+    threads = [threading.Thread(target=lambda part: [log._write([r]) for r in part], args=(rows[k::count],))
+               for k in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    assert_one_chain(f"sqlite:///{db}", [r["decision_id"] for r in rows])
 
 
 
@@ -259,12 +268,7 @@ def test_sqlite_writers_that_cannot_open_the_turn_file_still_append_under_sqlite
     app = make_app(f"sqlite:///{db}")
     log = app.extensions["transfer_gate"].log
     rows = rows_for(app, 8)
-    threads = [threading.Thread(target=lambda part: [log._write([r]) for r in part], args=(rows[k::2],))
-               for k in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    write_from_threads(log, rows, 2)
     assert_one_chain(f"sqlite:///{db}", [r["decision_id"] for r in rows])
 
 

@@ -103,13 +103,19 @@ def test_replay_is_limited_to_the_range_asked_for(store_url, logged, monkeypatch
     assert report["examined"] == 2 and [c["decision_id"] for c in report["changes"]] == [logged["de-outsourced"]]
 
 
-def test_a_request_the_candidate_cannot_decide_is_reported_not_skipped(store_url, logged, monkeypatch, tmp_path):
+def rules_without_medical_history(tmp_path):
+    """A copy of the rules whose taxonomy no longer knows the category special_care.medical_history."""
     rulesets = tmp_path / "candidate-rulesets"
     shutil.copytree(RULESETS, rulesets)
     taxonomy = rulesets / "taxonomy.yaml"
     data = yaml.safe_load(taxonomy.read_text())
-    del data["categories"]["special_care.medical_history"]  # a category the candidate no longer knows
+    del data["categories"]["special_care.medical_history"]
     taxonomy.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return rulesets
+
+
+def test_a_request_the_candidate_cannot_decide_is_reported_not_skipped(store_url, logged, monkeypatch, tmp_path):
+    rulesets = rules_without_medical_history(tmp_path)
     report = json.loads(replay_cli(monkeypatch, store_url, "--rulesets", str(rulesets), "--json").output)
     undecidable = [c for c in report["changes"] if c["changes"] == ["undecidable"]]
     assert report["counts"]["undecidable"] == len(undecidable) == 4  # every request naming medical history
