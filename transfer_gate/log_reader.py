@@ -43,12 +43,7 @@ class Reading:
             if value is not None:
                 values = self.mask.lookup_values(name, value) if name == "reference" else [value]
                 stmt = stmt.where(entries.c[name].in_(values))
-        if records_required is not None:
-            stmt = stmt.where(entries.c.records_required == records_required)
-        if since is not None:
-            stmt = stmt.where(entries.c.created_at >= since)
-        if until is not None:
-            stmt = stmt.where(entries.c.created_at < until)
+        stmt = _kept_and_dated(stmt, records_required, since, until)
         if after is not None:
             stmt = stmt.where(entries.c.seq < after if newest_first else entries.c.seq > after)
         stmt = stmt.order_by(entries.c.seq.desc() if newest_first else entries.c.seq)
@@ -85,13 +80,7 @@ class Reading:
             matches = sa.func.lower(entries.c.reference).contains(needle, autoescape=True)
             tokens = [t for t in self.mask.lookup_values("reference", reference_contains) if t != reference_contains]
             stmt = stmt.where(sa.or_(matches, entries.c.reference.in_(tokens)) if tokens else matches)
-        if records_required is not None:
-            stmt = stmt.where(entries.c.records_required == records_required)
-        if since is not None:
-            stmt = stmt.where(entries.c.created_at >= since)
-        if until is not None:
-            stmt = stmt.where(entries.c.created_at < until)
-        return stmt
+        return _kept_and_dated(stmt, records_required, since, until)
 
     def search(self, *, after: int | None = None, newest_first: bool = True, limit: int = 50,
                **filters) -> list[dict]:
@@ -131,3 +120,14 @@ class Reading:
             rows = {r["seq"]: dict(r) for r in conn.execute(
                 sa.select(*columns).where(entries.c.seq.in_([seq - 1, seq + 1]))).mappings()}
         return rows.get(seq - 1), rows.get(seq + 1)
+
+
+def _kept_and_dated(stmt, records_required, since, until):
+    """Add the filters every reading shares: whether a record is required, and the time range [since, until)."""
+    if records_required is not None:
+        stmt = stmt.where(entries.c.records_required == records_required)
+    if since is not None:
+        stmt = stmt.where(entries.c.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(entries.c.created_at < until)
+    return stmt
