@@ -7,7 +7,7 @@ import pytest
 
 from transfer_gate import service
 from transfer_gate.log_entries import answer_text
-from transfer_gate.service import Answers, Runtime
+from transfer_gate.service import Answers, Runtime, Validated
 from tests.test_api import EXAMPLE
 from tests.test_cases import CASES
 
@@ -15,8 +15,9 @@ PER_DECISION = ("decision_id", "evaluated_at")
 
 
 def fresh(runtime, size=service.ANSWER_CACHE) -> Runtime:
-    """A runtime over the session's rules and profiles, with answers of its own."""
-    return Runtime(runtime.book, runtime.profiles, runtime.matcher, log=None, answers=Answers(size))
+    """A runtime over the session's rules and profiles, with answers (and validated bodies) of its own."""
+    return Runtime(runtime.book, runtime.profiles, runtime.matcher, log=None, answers=Answers(size),
+                   validated=Validated(size))
 
 
 def decided(rt, payload) -> tuple[dict, str]:

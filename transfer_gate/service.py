@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -20,7 +21,7 @@ from .errors import RequestInvalid, TransferGateError, UnknownCountry, Unsupport
 from .matcher import Matcher
 from .model import Basis, Leg, Recipient, TransferRequest, default_role
 from .rules import RuleBook, load_rulebook
-from .schemas import DecisionFilterSchema, TransferRequestSchema, domestic, flatten_errors
+from .schemas import MAX_TEXT, DecisionFilterSchema, TransferRequestSchema, domestic, flatten_errors
 
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # evaluated_at, and the log's created_at: sorts as text
@@ -65,8 +66,40 @@ class Worked:
 HEAD_FIELDS = ("outcome", "regime", "route", "ruleset", "country_profile", "records", "data_kinds")
 
 
-class Answers:
-    """The answers a worker has worked out, for the requests that come again (a bounded LRU).
+class Kept:
+    """A bounded LRU of things a worker worked out, valid for one set of rules and profiles (`owner`):
+    a put under another owner empties it first (a reload starts new workers)."""
+
+    def __init__(self, size: int = ANSWER_CACHE):
+        self.size = max(0, int(size))
+        self._entries: OrderedDict = OrderedDict()
+        self._owner: tuple = ()
+        self._lock = threading.Lock()
+
+    def get(self, owner: tuple, key):
+        with self._lock:
+            if self._owner != owner or key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key]
+
+    def put(self, owner: tuple, key, value) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            if self._owner != owner:
+                self._entries.clear()
+                self._owner = owner
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class Answers(Kept):
+    """The answers a worker has worked out, for the requests that come again (Worked, by answer_key).
 
     An answer follows from the request, the rules, the country profiles and the date `as_of` — the
     engine is pure and has no clock — and not from the recipient's name or the caller's
@@ -78,32 +111,18 @@ class Answers:
     its time, its date, and the log entry, which is written for each decision as before.
     """
 
-    def __init__(self, size: int = ANSWER_CACHE):
-        self.size = max(0, int(size))
-        self._entries: OrderedDict = OrderedDict()
-        self._owner: tuple = ()
-        self._lock = threading.Lock()
 
-    def get(self, owner: tuple, key) -> Worked | None:
-        with self._lock:
-            if self._owner != owner or key not in self._entries:
-                return None
-            self._entries.move_to_end(key)
-            return self._entries[key]
+class Validated(Kept):
+    """The request bodies a worker has validated, for the bodies that come again (same bound as Answers).
 
-    def put(self, owner: tuple, key, worked: Worked) -> None:
-        if not self.size:
-            return
-        with self._lock:
-            if self._owner != owner:
-                self._entries.clear()
-                self._owner = owner
-            self._entries[key] = worked
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+    Validation follows from the body and the rule book's taxonomy and regimes alone. The key is the
+    body without its free texts — `reference` and the recipients' names, which differ from one
+    export to the next — as canonical JSON (so `1` and `true`, `1` and `1.0` stay apart); the value
+    is the validated request without them, and whether the body gave its date. A body that comes
+    again has only its free texts checked, by the same rules as the schema's (service._free_text);
+    anything else about it — a free text that fails, a body not made of JSON values — goes through
+    the schema, which names every bad field. Only bodies that validated are kept.
+    """
 
 
 @dataclass
@@ -117,6 +136,7 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=_utc_now)
     observer: Observer = field(default_factory=Observer)
     answers: Answers = field(default_factory=Answers)
+    validated: Validated = field(default_factory=Validated)
 
     @classmethod
     def build(cls, rulesets_dir, profiles_dir, log: DecisionLog | None, clock=None) -> "Runtime":
@@ -164,9 +184,27 @@ def compile_matcher(book: RuleBook) -> Matcher:
 
 
 def validate(rt: Runtime, payload) -> TransferRequest:
-    """Validate a request body against contract §2; raise RequestInvalid naming every bad field."""
+    """Validate a request body against contract §2; raise RequestInvalid naming every bad field.
+
+    A body validated before but for its free texts is not validated again (Validated).
+    """
     if not isinstance(payload, dict):
         raise RequestInvalid({"$": ["The request must be a JSON object."]})
+    owner, key = (rt.book,), _without_free_texts(payload)
+    if key is not None:
+        kept = rt.validated.get(owner, key)
+        if kept is not None:
+            request = _with_free_texts(*kept, payload, rt.clock)
+            if request is not None:
+                return request
+    request, dated = _validated(rt, payload)
+    if key is not None:
+        rt.validated.put(owner, key, (answer_key(request), dated))
+    return request
+
+
+def _validated(rt: Runtime, payload: dict) -> tuple[TransferRequest, bool]:
+    """The schema's validation of a body, and whether the body gave its date (`as_of`)."""
     try:
         data = rt.schema().load(payload)
     except ValidationError as err:
@@ -190,7 +228,50 @@ def validate(rt: Runtime, payload) -> TransferRequest:
         onward=tuple(Leg(destination=leg["destination"], recipient=_recipient(leg["recipient"]), basis=_basis(leg["basis"]))
                      for leg in data["onward"]),
         principals_under_16=data["principals_under_16"],
-    )
+    ), data["as_of"] is not None
+
+
+def _unnamed_body(recipient):
+    if isinstance(recipient, dict) and "name" in recipient:
+        return {k: v for k, v in recipient.items() if k != "name"}
+    return recipient
+
+
+def _without_free_texts(payload: dict) -> str | None:
+    """A body without `reference` and the recipients' names, as canonical JSON (None: not JSON values)."""
+    body = dict(payload)
+    body.pop("reference", None)
+    if "recipient" in body:
+        body["recipient"] = _unnamed_body(body["recipient"])
+    if isinstance(body.get("onward"), list):
+        body["onward"] = [dict(leg, recipient=_unnamed_body(leg["recipient"])) if isinstance(leg, dict) and "recipient" in leg
+                          else leg for leg in body["onward"]]
+    try:
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _free_text(value) -> bool:
+    """What the schema's free-text fields accept (schemas.Text): nothing, or storable text of MAX_TEXT at most."""
+    return value is None or (type(value) is str and len(value) <= MAX_TEXT and "\x00" not in value
+                             and (value.isascii() or not any("\ud800" <= ch <= "\udfff" for ch in value)))
+
+
+def _with_free_texts(unnamed: TransferRequest, dated: bool, payload: dict, clock) -> TransferRequest | None:
+    """A kept validation given this body's free texts (None: one of them needs the schema's word)."""
+    reference = payload.get("reference")
+    name = payload["recipient"].get("name") if "recipient" in payload else None
+    names = [leg["recipient"].get("name") if "recipient" in leg else None for leg in payload.get("onward") or ()]
+    if not (_free_text(reference) and _free_text(name) and all(_free_text(n) for n in names)):
+        return None
+    request = unnamed if dated else replace(unnamed, as_of=clock().date())
+    if reference is None and name is None and not any(n is not None for n in names):
+        return request
+    return replace(request, reference=reference,
+                   recipient=replace(request.recipient, name=name) if name is not None else request.recipient,
+                   onward=tuple(replace(leg, recipient=replace(leg.recipient, name=n)) if n is not None else leg
+                                for leg, n in zip(request.onward, names)))
 
 
 def _check_legs(rt: Runtime, data: dict) -> None:
