@@ -144,11 +144,12 @@ def test_the_fields_kept_beside_the_text_give_the_same_log_row_as_the_whole_answ
         if case.switch_on:
             continue
         request = service.validate(rt, case.request)
-        whole, text, _ = service._respond(rt, request)
+        said = service._respond(rt, request)
+        whole, text = said.body, said.text
         head = {k: whole[k] for k in ("decision_id", *service.HEAD_FIELDS, "evaluated_at", "as_of")}
         row = entry_for(request.to_dict(), whole, "test", "app", response_text=text)
         assert entry_for(request.to_dict(), head, "test", "app", response_text=text) == row, case.name
-        _, again, _ = service._respond(rt, request, whole=False)
+        again = service._respond(rt, request, whole=False).text
         assert json.loads(again).keys() == whole.keys()
 
 

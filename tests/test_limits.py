@@ -1,6 +1,7 @@
 """Limits: body size (413), JSON only (415), nesting, field lengths and storable text — never a 5xx."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -90,11 +91,11 @@ def test_a_batch_whose_answer_cannot_be_stored_logs_nothing_of_it(client, app, m
     real = service._respond
 
     def leaky(rt, request, *whole):  # an answer that echoes text the store refuses, as a future field might
-        body, text, text_escaped = real(rt, request, *whole)
+        said = real(rt, request, *whole)
         if request.destination == "DE":
-            body["note"] = "bad\udc80"
-            text = text[:-1] + ',"note":"bad\udc80"}'
-        return body, text, text_escaped
+            said.body["note"] = "bad\udc80"
+            return replace(said, text=said.text[:-1] + ',"note":"bad\udc80"}', stored=None)
+        return said
 
     monkeypatch.setattr(service, "_respond", leaky)
     resp = client.post("/v1/decisions/batch", json={"requests": [EXAMPLE, with_(destination="DE"), EXAMPLE]})

@@ -11,7 +11,8 @@ from alembic.config import Config
 
 from tests.test_api import EXAMPLE, with_
 from transfer_gate.decision_log import GENESIS, MIGRATIONS_DIR, DecisionLog
-from transfer_gate.log_entries import DICTIONARIES, DICTIONARY_DIR, entries, pack, unpack
+from transfer_gate.log_entries import (CURRENT_DICTIONARY, DICTIONARIES, DICTIONARY_DIR, PARTS, entries, pack,
+                                      pack_middle, pack_parts, unpack)
 
 # The columns an entry's hash covered before revision 0006 (request_id only when present).
 OLD_HASHED = ["seq", "decision_id", "created_at", "caller", "caller_role", "reference", "request", "response",
@@ -43,6 +44,34 @@ def test_the_api_sends_the_very_text_the_log_keeps_and_hashes(store_app, store_u
     assert batch.get_data(as_text=True) == '{"decisions":[' + texts[1] + "," + json.dumps(
         decisions[1], ensure_ascii=False, separators=(",", ":")) + "]}\n"
     assert decisions[1]["status"] == 422 and len(stored) == 2, "the bad item is answered, not logged"
+    # Stored in parts: the kept answer's middle was compressed once, the decision's id, time and date kept as they are.
+    assert all(bytes(row["response_z"])[0] == PARTS | CURRENT_DICTIONARY for row in stored)
+    first = bytes(stored[0]["response_z"])
+    opening = '{"decision_id":"' + sent.get_json()["decision_id"] + '",'
+    assert first[1] == len(opening) and first[2:2 + len(opening)] == opening.encode()
+
+
+def test_a_stored_answer_in_parts_reads_back_or_says_why_not():
+    middle = '"outcome":"deny","text":"越境移転の記録"'
+    data = pack_parts('{"decision_id":"01ABC",', pack_middle(middle), ',"as_of":"2026-11-27"}')
+    assert unpack(data) == '{"decision_id":"01ABC",' + middle + ',"as_of":"2026-11-27"}'
+    assert pack_parts("越境", pack_middle(middle), "}") is None, "only short ASCII is kept as it is"
+    for broken in (data[:3], data[:30], data[:-4], data + b"x", bytes([data[0], 200]) + data[2:]):
+        with pytest.raises(ValueError, match="cannot be read back|truncated"):
+            unpack(broken)
+
+
+def test_a_masked_answer_is_stored_whole_as_masked(make_app, store_url):
+    app = make_app(store_url, LOG_MASK="reference", LOG_MASK_MODE="redact")
+    sent = app.test_client().post("/v1/decisions", json=EXAMPLE)
+    assert sent.status_code == 200
+    row = raw_rows(store_url)[-1]
+    assert bytes(row["response_z"])[0] == CURRENT_DICTIONARY and unpack(row["response_z"]) == row_text(sent)
+    assert app.extensions["transfer_gate"].log.verify().ok
+
+
+def row_text(sent) -> str:
+    return sent.get_data(as_text=True).rstrip("\n")
 
 
 def test_an_answer_is_stored_compressed_and_reads_back_exactly(store_app, store_url):
@@ -140,7 +169,8 @@ def test_a_hash_worked_out_from_its_template_is_the_entrys_hash(runtime):
     """The write path hashes a row from bytes prepared before its position was known (HASH_TEMPLATE);
     verification hashes the stored entry as it is. Both must agree for every case, masked or not."""
     from transfer_gate import service
-    from transfer_gate.log_entries import HASH_TEMPLATE, LogMask, entry_for, entry_hash, escaped, stored, with_packed
+    from transfer_gate.log_entries import (HASH_TEMPLATE, LogMask, entry_for, entry_hash, escaped, logical, stored,
+                                           unpack, with_packed)
     from tests.test_cases import CASES
 
     masks = [None, LogMask.from_config("reference,recipient.name", "hash", "k" * 32),
@@ -148,12 +178,15 @@ def test_a_hash_worked_out_from_its_template_is_the_entrys_hash(runtime):
     for i, (_ruleset, case) in enumerate(CASES):
         payload = dict(case.request, reference=f"ref-{i}\u0001\"\\ 越境")
         request = service.validate(runtime, payload)
-        response, text, text_escaped = service._respond(runtime, request)
-        assert text_escaped == escaped(text)
+        said = service._respond(runtime, request)
+        response, text = said.body, said.text
+        assert said.escaped == escaped(text) and unpack(said.stored) == text
         for mask in masks:
             extra = {"mask": mask} if mask else {}
             row = entry_for(request.to_dict(), response, "app-1", "app", request_id=f"r{i}", response_text=text,
-                            response_escaped=text_escaped, **extra)
+                            response_escaped=said.escaped, response_z=said.stored, **extra)
+            # The stored form reads back to the text the row hashes: the answer sent, or its masked copy.
+            assert logical(stored(with_packed(row)))["response"] == row["response"], case.name
             plain = {k: v for k, v in row.items() if k != HASH_TEMPLATE}
             for seq, prev in ((1, "0" * 64), (10**12 + i, "ab" * 32)):
                 full = dict(with_packed(row), seq=seq, prev_hash=prev)

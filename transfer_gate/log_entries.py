@@ -136,11 +136,21 @@ def escaped(text: str) -> bytes:
 # here and checked when it is loaded): every entry ever written must read back exactly.
 # A new dictionary is a new version (tools/build_log_dictionary.py).
 # Entries written before (revision 0006) keep their text in `response` and `response_z` NULL.
+#
+# Two layouts, told apart by the first byte's high bit (PARTS):
+#   [dictionary][zlib stream of the whole text]                         (pack)
+#   [dictionary | PARTS][n][opening: n bytes][m][closing: m bytes][zlib stream of the middle]
+#                                                                       (pack_parts)
+# The second keeps an answer's opening and closing — its decision id, its time and its date, a
+# hundred ASCII bytes — as they are, around the compressed middle, which is the part a kept answer
+# shares with every decision that repeats it (service.Worked): that is compressed once, not per
+# decision. Both read back to the same text (unpack), which is what the hash covers.
 
 DICTIONARY_DIR = Path(__file__).resolve().parent / "log_dictionaries"
 DICTIONARIES = {1: "569053a1e03d0745957d22d9f3c488d8a61261db5f5d4c5dd7428edb4c429567"}
 CURRENT_DICTIONARY = 1
 COMPRESSION_LEVEL = 3
+PARTS = 0x80
 
 
 @functools.cache
@@ -160,29 +170,58 @@ def _primed(version: int):
     return zlib.compressobj(COMPRESSION_LEVEL, zdict=_dictionary(version))
 
 
+def _stream(text: str) -> bytes:
+    packer = _primed(CURRENT_DICTIONARY).copy()  # the same stream as a fresh compressor's (tested)
+    return packer.compress(text.encode("utf-8")) + packer.flush()
+
+
 def pack(text: str) -> bytes:
     """Compress an answer's text for storage: the dictionary's version byte, then zlib's stream."""
-    packer = _primed(CURRENT_DICTIONARY).copy()  # the same stream as a fresh compressor's (tested)
-    return bytes([CURRENT_DICTIONARY]) + packer.compress(text.encode("utf-8")) + packer.flush()
+    return bytes([CURRENT_DICTIONARY]) + _stream(text)
+
+
+def pack_middle(middle: str) -> bytes:
+    """Compress the middle of answers for pack_parts (once for all the answers that share it)."""
+    return _stream(middle)
+
+
+def pack_parts(opening: str, packed_middle: bytes, closing: str) -> bytes | None:
+    """Store `opening + middle + closing` from the middle as pack_middle compressed it (None: the
+    opening or closing is not short ASCII, so the whole text is to be packed)."""
+    if not (opening.isascii() and closing.isascii() and len(opening) < 256 and len(closing) < 256):
+        return None
+    return b"".join((bytes([PARTS | CURRENT_DICTIONARY, len(opening)]), opening.encode("ascii"),
+                     bytes([len(closing)]), closing.encode("ascii"), packed_middle))
 
 
 def unpack(data: bytes) -> str:
     """Return the text of a stored (packed) answer; raise ValueError if it cannot be read back."""
     data = bytes(data)
     try:
-        unpacker = zlib.decompressobj(zdict=_dictionary(data[0]))
-        text = unpacker.decompress(data[1:]) + unpacker.flush()
+        opening = closing = b""
+        start = 1
+        if data[0] & PARTS:
+            n = data[1]
+            opening, m = data[2:2 + n], data[2 + n]
+            closing, start = data[3 + n:3 + n + m], 3 + n + m
+            if len(closing) != m:
+                raise ValueError("the stored answer is truncated")
+        unpacker = zlib.decompressobj(zdict=_dictionary(data[0] & ~PARTS))
+        middle = unpacker.decompress(data[start:]) + unpacker.flush()
         if not unpacker.eof or unpacker.unused_data:
             raise ValueError("the stored answer is truncated or has trailing bytes")
-        return text.decode("utf-8")
+        return (opening + middle + closing).decode("utf-8")
     except (zlib.error, IndexError, UnicodeDecodeError) as exc:
         raise ValueError(f"the stored answer cannot be read back: {exc}") from None
 
 
 def with_packed(row: dict) -> dict:
-    """Add the compressed answer to a row about to be written; `response` keeps the text until it is stored."""
+    """Add the compressed answer to a row about to be written, unless it has it (entry_for's `response_z`);
+    `response` keeps the text until it is stored."""
     text = row.get("response")
-    return dict(row, response_z=pack(text)) if isinstance(text, str) else row  # not a row: the insert refuses it
+    if row.get("response_z") is not None or not isinstance(text, str):  # not a row: the insert refuses it
+        return row
+    return dict(row, response_z=pack(text))
 
 
 def stored(row: dict) -> dict:
@@ -298,17 +337,18 @@ def answer_text(response: dict) -> str:
 
 def entry_for(request: dict, response: dict, caller: str, role: str | None, mask: LogMask = NO_MASK,
               request_id: str | None = None, response_text: str | None = None,
-              response_escaped: bytes | None = None) -> dict:
+              response_escaped: bytes | None = None, response_z: bytes | None = None) -> dict:
     """Build the row for a decision (everything but seq, prev_hash and hash).
 
     `response_text` is the answer as sent (answer_text): the log keeps exactly those bytes,
     unless the mask replaces a field the answer echoes; then the masked copy is serialised.
     Given `response_escaped` too (that text as escaped(text) gives it), the row carries its
-    hash's template (HASH_TEMPLATE), worked out from it.
+    hash's template (HASH_TEMPLATE), worked out from it; given `response_z` (that text as stored,
+    pack_parts), the row carries it, and it is not compressed again (with_packed).
     """
     logged_request, logged_response, masked = mask.apply(request, response)
     if response_text is None or logged_response is not response:
-        response_text, response_escaped = answer_text(logged_response), None
+        response_text, response_escaped, response_z = answer_text(logged_response), None, None
     evaluated = date.fromisoformat(response["evaluated_at"][:10])
     retention = response["records"]["retention"]
     row = {
@@ -335,6 +375,8 @@ def entry_for(request: dict, response: dict, caller: str, role: str | None, mask
     }
     if response_escaped is not None:
         row[HASH_TEMPLATE] = hash_template(row, response_escaped)
+    if response_z is not None:
+        row["response_z"] = response_z
     return row
 
 

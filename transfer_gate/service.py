@@ -16,7 +16,7 @@ from ulid import ULID
 
 from . import engine, journeys
 from .decision_log import NO_MASK, DecisionLog, answer_text, entry_for
-from .log_entries import escaped
+from .log_entries import escaped, pack_middle, pack_parts
 from .errors import RequestInvalid, TransferGateError, UnknownCountry, UnsupportedOrigin
 from .matcher import Matcher
 from .model import Basis, Leg, Recipient, TransferRequest, default_role
@@ -60,6 +60,7 @@ class Worked:
     fragment: str
     head: dict  # what the log row and the metrics read of the answer (HEAD_FIELDS); never changed
     escaped: bytes  # the fragment as the inside of a JSON string (log_entries.escaped), for the entry's hash
+    packed: bytes  # the fragment compressed for the log (log_entries.pack_middle), once for every decision
 
 
 # The fields of an answer its log row and the metrics read (log_entries.entry_for, Observer.decided).
@@ -401,14 +402,25 @@ def worked_out(rt: Runtime, request: TransferRequest) -> Worked:
             fragment = answer_text(body)[1:-1]
         except (TypeError, ValueError):
             raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
-        worked = Worked(decision, fragment, {k: body[k] for k in HEAD_FIELDS}, escaped(fragment))
+        worked = Worked(decision, fragment, {k: body[k] for k in HEAD_FIELDS}, escaped(fragment), pack_middle(fragment))
         rt.answers.put(owner, key, worked)
     return worked
 
 
-def _respond(rt: Runtime, request: TransferRequest, whole: bool = True) -> tuple[dict, str, bytes]:
-    """The answer to a request, its text (answer_text of it, with its decision's part serialised once),
-    and that text escaped as in a JSON string (log_entries.escaped), which the entry's hash covers.
+@dataclass(frozen=True)
+class Said:
+    """An answer as it leaves: its dict (see _respond), its text (answer_text of it: the bytes sent,
+    stored and hashed), that text escaped as inside a JSON string (log_entries.escaped), which the
+    entry's hash covers, and the text as the log stores it (log_entries.pack_parts; None: pack it whole)."""
+
+    body: dict
+    text: str
+    escaped: bytes
+    stored: bytes | None
+
+
+def _respond(rt: Runtime, request: TransferRequest, whole: bool = True) -> Said:
+    """The answer to a request, with its decision's part serialised, escaped and compressed once (Worked).
 
     With `whole` False the dict holds only what the log row and the metrics read of the answer
     (HEAD_FIELDS, shared with the kept answer: read, never changed): for callers that send the text.
@@ -421,11 +433,12 @@ def _respond(rt: Runtime, request: TransferRequest, whole: bool = True) -> tuple
     body["as_of"] = as_of
     # A ULID, a timestamp and an ISO date need no escaping in JSON.
     head, tail = f'{{"decision_id":"{decision_id}",', f',"evaluated_at":"{evaluated_at}","as_of":"{as_of}"}}'
-    return body, head + worked.fragment + tail, escaped(head) + worked.escaped + escaped(tail)
+    return Said(body, head + worked.fragment + tail, escaped(head) + worked.escaped + escaped(tail),
+                pack_parts(head, worked.packed, tail))
 
 
-def _logged_row(rt: Runtime, request: TransferRequest, response: dict, text: str, caller: str, role: str | None,
-                request_id: str | None = None, text_escaped: bytes | None = None) -> dict:
+def _logged_row(rt: Runtime, request: TransferRequest, said: Said, caller: str, role: str | None,
+                request_id: str | None = None, hashed_from_template: bool = True) -> dict:
     """Build the log row of a decision, proving first that it and the answer's text can be sent and stored.
 
     The answer is serialised once (`text`): the same text is sent, stored and hashed.
@@ -433,9 +446,10 @@ def _logged_row(rt: Runtime, request: TransferRequest, response: dict, text: str
     anything is logged: a decision is logged only when it can also be returned.
     """
     try:
-        row = entry_for(request.to_dict(), response, caller, role, rt.log.mask if rt.log else NO_MASK,
-                        request_id=request_id, response_text=text, response_escaped=text_escaped)
-        text.encode("utf-8")
+        row = entry_for(request.to_dict(), said.body, caller, role, rt.log.mask if rt.log else NO_MASK,
+                        request_id=request_id, response_text=said.text,
+                        response_escaped=said.escaped if hashed_from_template else None, response_z=said.stored)
+        said.text.encode("utf-8")
         for value in row.values():
             if isinstance(value, str):
                 value.encode("utf-8")
@@ -449,12 +463,12 @@ def _logged_row(rt: Runtime, request: TransferRequest, response: dict, text: str
 def _decide(rt: Runtime, payload, caller: str, role: str | None, dry_run: bool,
             request_id: str | None, whole: bool = True) -> tuple[dict, str]:
     request = validate(rt, payload)
-    response, text, text_escaped = _respond(rt, request, whole or _masking(rt))
-    row = _logged_row(rt, request, response, text, caller, role, request_id, text_escaped)
+    said = _respond(rt, request, whole or _masking(rt))
+    row = _logged_row(rt, request, said, caller, role, request_id)
     if not dry_run:
         rt.log.append([row])
-        rt.observer.decided(response)
-    return response, text
+        rt.observer.decided(said.body)
+    return said.body, said.text
 
 
 def decide(rt: Runtime, payload, *, caller: str, role: str | None = None, dry_run: bool = False,
@@ -483,10 +497,11 @@ def _decide_all(rt: Runtime, payloads: list, caller: str, role: str | None, prob
     for payload in payloads:
         try:
             request = validate(rt, payload)
-            response, text, _escaped = _respond(rt, request, keep_answers or _masking(rt))
+            said = _respond(rt, request, keep_answers or _masking(rt))
+            response, text = said.body, said.text
             # No hash template here: a batch holds its rows until the commit, and a template is another
             # copy of the answer (13 KB a row); the writer hashes each row from its text instead.
-            row = _logged_row(rt, request, response, text, caller, role, request_id)
+            row = _logged_row(rt, request, said, caller, role, request_id, hashed_from_template=False)
         except (RequestInvalid, UnknownCountry) as exc:
             out.append((problem(exc), None))
             continue
