@@ -189,19 +189,25 @@ def validate(rt: Runtime, payload) -> TransferRequest:
 
     A body validated before but for its free texts is not validated again (Validated).
     """
+    return _validate_keyed(rt, payload)[0]
+
+
+def _validate_keyed(rt: Runtime, payload) -> tuple[TransferRequest, TransferRequest]:
+    """validate(), and the request's answer_key, which a body validated before has already."""
     if not isinstance(payload, dict):
         raise RequestInvalid({"$": ["The request must be a JSON object."]})
     owner, key = (rt.book,), _without_free_texts(payload)
     if key is not None:
         kept = rt.validated.get(owner, key)
         if kept is not None:
-            request = _with_free_texts(*kept, payload, rt.clock)
-            if request is not None:
-                return request
+            found = _with_free_texts(*kept, payload, rt.clock)
+            if found is not None:
+                return found
     request, dated = _validated(rt, payload)
+    unnamed = answer_key(request)
     if key is not None:
-        rt.validated.put(owner, key, (answer_key(request), dated))
-    return request
+        rt.validated.put(owner, key, (unnamed, dated))
+    return request, unnamed
 
 
 def _validated(rt: Runtime, payload: dict) -> tuple[TransferRequest, bool]:
@@ -259,20 +265,21 @@ def _free_text(value) -> bool:
                              and (value.isascii() or not any("\ud800" <= ch <= "\udfff" for ch in value)))
 
 
-def _with_free_texts(unnamed: TransferRequest, dated: bool, payload: dict, clock) -> TransferRequest | None:
-    """A kept validation given this body's free texts (None: one of them needs the schema's word)."""
+def _with_free_texts(unnamed: TransferRequest, dated: bool, payload: dict,
+                     clock) -> tuple[TransferRequest, TransferRequest] | None:
+    """A kept validation given this body's free texts, and its answer_key (None: a free text needs the schema's word)."""
     reference = payload.get("reference")
     name = payload["recipient"].get("name") if "recipient" in payload else None
     names = [leg["recipient"].get("name") if "recipient" in leg else None for leg in payload.get("onward") or ()]
     if not (_free_text(reference) and _free_text(name) and all(_free_text(n) for n in names)):
         return None
-    request = unnamed if dated else replace(unnamed, as_of=clock().date())
+    unnamed = unnamed if dated else replace(unnamed, as_of=clock().date())
     if reference is None and name is None and not any(n is not None for n in names):
-        return request
-    return replace(request, reference=reference,
-                   recipient=replace(request.recipient, name=name) if name is not None else request.recipient,
+        return unnamed, unnamed
+    return replace(unnamed, reference=reference,
+                   recipient=replace(unnamed.recipient, name=name) if name is not None else unnamed.recipient,
                    onward=tuple(replace(leg, recipient=replace(leg.recipient, name=n)) if n is not None else leg
-                                for leg, n in zip(request.onward, names)))
+                                for leg, n in zip(unnamed.onward, names))), unnamed
 
 
 def _check_legs(rt: Runtime, data: dict) -> None:
@@ -386,13 +393,14 @@ def answer_key(request: TransferRequest) -> TransferRequest:
                    onward=tuple(replace(leg, recipient=_unnamed(leg.recipient)) for leg in request.onward))
 
 
-def worked_out(rt: Runtime, request: TransferRequest) -> Worked:
+def worked_out(rt: Runtime, request: TransferRequest, key: TransferRequest | None = None) -> Worked:
     """Decide a request under the runtime's rules and profiles, or find it decided already (Answers).
 
-    Raise RequestInvalid when the answer cannot be sent as JSON, before anything is logged.
+    `key`: the request's answer_key, when the caller has it. Raise RequestInvalid when the answer
+    cannot be sent as JSON, before anything is logged.
     """
     owner = (rt.book, rt.profiles, rt.matcher)
-    key = answer_key(request)
+    key = answer_key(request) if key is None else key
     worked = rt.answers.get(owner, key)
     rt.observer.reused(worked is not None)
     if worked is None:
@@ -419,13 +427,13 @@ class Said:
     stored: bytes | None
 
 
-def _respond(rt: Runtime, request: TransferRequest, whole: bool = True) -> Said:
+def _respond(rt: Runtime, request: TransferRequest, whole: bool = True, key: TransferRequest | None = None) -> Said:
     """The answer to a request, with its decision's part serialised, escaped and compressed once (Worked).
 
     With `whole` False the dict holds only what the log row and the metrics read of the answer
     (HEAD_FIELDS, shared with the kept answer: read, never changed): for callers that send the text.
     """
-    worked = worked_out(rt, request)
+    worked = worked_out(rt, request, key)
     decision_id, evaluated_at, as_of = str(ULID()), rt.clock().strftime(TIMESTAMP), request.as_of.isoformat()
     body = {"decision_id": decision_id}
     body.update(worked.decision.to_dict() if whole else worked.head)
@@ -462,8 +470,8 @@ def _logged_row(rt: Runtime, request: TransferRequest, said: Said, caller: str, 
 
 def _decide(rt: Runtime, payload, caller: str, role: str | None, dry_run: bool,
             request_id: str | None, whole: bool = True) -> tuple[dict, str]:
-    request = validate(rt, payload)
-    said = _respond(rt, request, whole or _masking(rt))
+    request, key = _validate_keyed(rt, payload)
+    said = _respond(rt, request, whole or _masking(rt), key)
     row = _logged_row(rt, request, said, caller, role, request_id)
     if not dry_run:
         rt.log.append([row])
@@ -496,8 +504,8 @@ def _decide_all(rt: Runtime, payloads: list, caller: str, role: str | None, prob
     out, rows = [], []
     for payload in payloads:
         try:
-            request = validate(rt, payload)
-            said = _respond(rt, request, keep_answers or _masking(rt))
+            request, key = _validate_keyed(rt, payload)
+            said = _respond(rt, request, keep_answers or _masking(rt), key)
             response, text = said.body, said.text
             # No hash template here: a batch holds its rows until the commit, and a template is another
             # copy of the answer (13 KB a row); the writer hashes each row from its text instead.

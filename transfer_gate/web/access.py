@@ -228,8 +228,11 @@ def guard():
 
 def security_headers(response):
     """Add the security headers to every response (the after_request hook)."""
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        if name.lower() not in present:
+            headers.add(name, value)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint != "static":
@@ -250,6 +253,12 @@ class SessionCookies(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+    def open_session(self, app: Flask, request):
+        """As Flask's, without building the cookie's signer for a request that has no cookie (every API call)."""
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 class StoredInteger(IntegerConverter):
