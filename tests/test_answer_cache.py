@@ -109,6 +109,19 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used(runtime):
     assert (seen.hits, seen.misses, len(rt.answers)) == (1, 4, 2)
 
 
+def test_a_batch_larger_than_the_cache_uses_it_and_adds_nothing(runtime):
+    rt = fresh(runtime, size=2)
+    rt.observer = seen = Counting()
+    kinds = [dict(EXAMPLE, as_of="2026-11-27", destination=d) for d in ("US", "SG", "CN")]
+    decided(rt, kinds[0])
+    problem = lambda exc: {"status": 422}
+    service.decide_batch(rt, kinds, caller="test", problem=problem, dry_run=True)
+    assert (seen.hits, seen.misses) == (1, 3), "US found kept in the batch; SG and CN worked out"
+    assert len(rt.answers) == 1 and len(rt.validated) == 1, "nothing of the larger batch was kept"
+    service.decide_batch(rt, kinds[1:], caller="test", problem=problem, dry_run=True)
+    assert len(rt.answers) == 2 and len(rt.validated) == 2, "a batch within the bound keeps its answers"
+
+
 def test_other_rules_or_profiles_start_afresh(runtime, book):
     rt = fresh(runtime)
     rt.observer = seen = Counting()

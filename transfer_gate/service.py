@@ -192,8 +192,8 @@ def validate(rt: Runtime, payload) -> TransferRequest:
     return _validate_keyed(rt, payload)[0]
 
 
-def _validate_keyed(rt: Runtime, payload) -> tuple[TransferRequest, TransferRequest]:
-    """validate(), and the request's answer_key, which a body validated before has already."""
+def _validate_keyed(rt: Runtime, payload, keep: bool = True) -> tuple[TransferRequest, TransferRequest]:
+    """validate(), and the request's answer_key, which a body validated before has already (kept unless `keep` is False)."""
     if not isinstance(payload, dict):
         raise RequestInvalid({"$": ["The request must be a JSON object."]})
     owner, key = (rt.book,), _without_free_texts(payload)
@@ -205,7 +205,7 @@ def _validate_keyed(rt: Runtime, payload) -> tuple[TransferRequest, TransferRequ
                 return found
     request, dated = _validated(rt, payload)
     unnamed = answer_key(request)
-    if key is not None:
+    if key is not None and keep:
         rt.validated.put(owner, key, (unnamed, dated))
     return request, unnamed
 
@@ -393,11 +393,11 @@ def answer_key(request: TransferRequest) -> TransferRequest:
                    onward=tuple(replace(leg, recipient=_unnamed(leg.recipient)) for leg in request.onward))
 
 
-def worked_out(rt: Runtime, request: TransferRequest, key: TransferRequest | None = None) -> Worked:
+def worked_out(rt: Runtime, request: TransferRequest, key: TransferRequest | None = None, keep: bool = True) -> Worked:
     """Decide a request under the runtime's rules and profiles, or find it decided already (Answers).
 
-    `key`: the request's answer_key, when the caller has it. Raise RequestInvalid when the answer
-    cannot be sent as JSON, before anything is logged.
+    `key`: the request's answer_key, when the caller has it; `keep` False: an answer worked out is not
+    kept. Raise RequestInvalid when the answer cannot be sent as JSON, before anything is logged.
     """
     owner = (rt.book, rt.profiles, rt.matcher)
     key = answer_key(request) if key is None else key
@@ -411,7 +411,8 @@ def worked_out(rt: Runtime, request: TransferRequest, key: TransferRequest | Non
         except (TypeError, ValueError):
             raise RequestInvalid({"$": ["The request holds text that cannot be stored or sent."]}) from None
         worked = Worked(decision, fragment, {k: body[k] for k in HEAD_FIELDS}, escaped(fragment), pack_middle(fragment))
-        rt.answers.put(owner, key, worked)
+        if keep:
+            rt.answers.put(owner, key, worked)
     return worked
 
 
@@ -427,13 +428,14 @@ class Said:
     stored: bytes | None
 
 
-def _respond(rt: Runtime, request: TransferRequest, whole: bool = True, key: TransferRequest | None = None) -> Said:
+def _respond(rt: Runtime, request: TransferRequest, whole: bool = True, key: TransferRequest | None = None,
+             keep: bool = True) -> Said:
     """The answer to a request, with its decision's part serialised, escaped and compressed once (Worked).
 
     With `whole` False the dict holds only what the log row and the metrics read of the answer
     (HEAD_FIELDS, shared with the kept answer: read, never changed): for callers that send the text.
     """
-    worked = worked_out(rt, request, key)
+    worked = worked_out(rt, request, key, keep)
     decision_id, evaluated_at, as_of = str(ULID()), rt.clock().strftime(TIMESTAMP), request.as_of.isoformat()
     body = {"decision_id": decision_id}
     body.update(worked.decision.to_dict() if whole else worked.head)
@@ -502,10 +504,14 @@ def _decide_all(rt: Runtime, payloads: list, caller: str, role: str | None, prob
                 dry_run: bool, request_id: str | None, keep_answers: bool = True) -> list[tuple[dict, str | None]]:
     """Decide each payload; with keep_answers False, keep of each answer only its text and what is counted."""
     out, rows = [], []
+    # A batch larger than the kept answers would push out every one of them, and its own first ones before
+    # its last: it uses what is kept, and adds nothing (the single requests' answers stay, and no worker's
+    # memory holds a thousand answers' small objects spread among the batch's).
+    keep = len(payloads) <= rt.answers.size
     for payload in payloads:
         try:
-            request, key = _validate_keyed(rt, payload)
-            said = _respond(rt, request, keep_answers or _masking(rt), key)
+            request, key = _validate_keyed(rt, payload, keep)
+            said = _respond(rt, request, keep_answers or _masking(rt), key, keep)
             response, text = said.body, said.text
             # No hash template here: a batch holds its rows until the commit, and a template is another
             # copy of the answer (13 KB a row); the writer hashes each row from its text instead.
