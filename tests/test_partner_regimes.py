@@ -106,6 +106,14 @@ def test_the_country_endpoint_shows_both_adequacy_statuses(client):
     assert client.get("/v1/countries/US?as_of=2023-07-09").get_json()["eu_adequacy"]["status"] == "none"
 
 
+@pytest.mark.parametrize("code, as_of, eea", [("FR", "2026-11-27", True), ("NO", "2026-11-27", True),
+                                               ("GB", "2026-11-27", False), ("US", "2026-11-27", False),
+                                               ("HR", "2013-06-30", False), ("HR", "2014-04-12", True)])
+def test_the_country_endpoint_says_whether_the_country_is_in_the_eea(client, code, as_of, eea):
+    body = client.get(f"/v1/countries/{code}?as_of={as_of}").get_json()
+    assert body["eea"] is eea
+
+
 def test_the_gdpr_origins_are_the_eea_group_and_none_holds_eu_adequacy(runtime):
     from transfer_gate.profiles import load_yaml
     from tests.conftest import PROFILES

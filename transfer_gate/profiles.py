@@ -572,11 +572,13 @@ class CountryProfile:
     def to_dict(self) -> dict:
         """Return what GET /v1/countries/<code> shows: the data plus derived fields.
 
-        The derived fields are as_of, stale, stale_sections, digest, missing and not_assessed.
+        The derived fields are as_of, stale, stale_sections, digest, missing, eea, eu_adequacy,
+        uk_adequacy and not_assessed.
         """
         out = _thaw(self.data)
         out.update(
             as_of=self.as_of.isoformat() if self.as_of else None,
+            eea=self.eea,
             stale=self.stale,
             stale_sections=list(self.stale_sections),
             digest=self.digest,

@@ -236,6 +236,8 @@ class CountryProfileSchema(Schema):
     oecd = fields.Dict(required=True)
     oecd8_gaps = Nullable(fields.List, cls_or_instance=fields.Raw())
     apec_member = fields.Boolean(required=True)
+    eea = fields.Boolean(required=True, metadata={
+        "description": "In the European Economic Area on as_of: a disclosure from the EEA to it is no GDPR transfer."})
     apec_cbpr = fields.Dict(required=True)
     global_cbpr = fields.Dict(required=True)
     government_access = fields.Dict(required=True)
