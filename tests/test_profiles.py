@@ -481,10 +481,10 @@ def test_to_dict_is_the_json_view_of_the_profile(store_dir):
     assert body["designated"] == {"value": True, "since": "2019-01-23", "instrument": INSTRUMENT}
     assert body["eu_adequacy"] == body["uk_adequacy"] == {
         "status": "none", "scope": None, "instrument": None, "since": None, "until": None}
-    assert body["stale_sections"] == [] and body["not_assessed"] == []
+    assert body["stale_sections"] == [] and body["not_assessed"] == [] and body["eea"] is False
     assert json.loads(json.dumps(profile.data)) == {
         k: v for k, v in body.items()
-        if k not in ("as_of", "stale", "stale_sections", "digest", "missing", "not_assessed", "eu_adequacy",
+        if k not in ("as_of", "stale", "stale_sections", "digest", "missing", "not_assessed", "eea", "eu_adequacy",
                      "uk_adequacy")}
 
 
