@@ -1,5 +1,7 @@
 """Journeys on the officer and auditor pages: the form's onward legs, each leg's answer, adequacy on country pages."""
 
+import csv
+import io
 import re
 
 import pytest
@@ -228,6 +230,34 @@ def test_the_audit_list_filters_by_regime(client, app, auditor, regime):
     html = auditor.get(f"/audit?regime={regime}").get_data(as_text=True)
     assert all(i in html for i in gdpr) and not any(i in html for i in appi)
     assert auditor.get("/audit?regime=CCPA").status_code == 422
+
+
+# The Tokyo parent passes the data on to a US third party with the principals' informed consent:
+# APPI 28(1) consent, so the Japanese business keeps a record of that provision (APPI 29 / 31(3)).
+ONWARD_WITH_CONSENT = {"onward[0].recipient.name": "US Corp", "onward[0].recipient.relationship": "third_party",
+                       "onward[0].recipient.safeguards": [], "onward[0].basis.consent": "informed"}
+
+
+def test_the_records_register_lists_a_journeys_record_under_the_leg_that_needs_it(client, app, auditor):
+    decide_journey(client, app, **ONWARD_WITH_CONSENT)
+    entry = app.extensions["transfer_gate"].log.query(limit=1)[0]
+    legs = entry["response"]["legs"]
+    assert [leg["records"]["required"] for leg in legs] == [False, True], "the record is the onward leg's"
+    resp = auditor.get("/audit/records")
+    row = re.search(r"<tbody>(.*?)</tbody>", resp.get_data(as_text=True), re.S).group(1)
+    assert "United States" in row and "US Corp" in row and "Parent KK" not in row and "Japan" not in row
+    rows = list(csv.DictReader(io.StringIO(auditor.get("/audit/records.csv").get_data().decode("utf-8-sig"))))
+    assert [(r["Destination"], r["Recipient"], r["Relationship"]) for r in rows] == [
+        ("United States (US)", "US Corp", "Third party")]
+    assert rows[0]["Record until"] == "2029-" + entry["created_at"][5:10]
+
+
+def test_the_audit_list_shows_a_journeys_way(client, app, auditor):
+    decide_journey(client, app)
+    row = re.search(r"<tbody>(.*?)</tbody>", auditor.get("/audit").get_data(as_text=True), re.S).group(1)
+    assert "Japan → United States" in re.sub(r"\s+", " ", text_of_html(row))
+    row = re.search(r"<tbody>(.*?)</tbody>", japanese(auditor).get("/audit").get_data(as_text=True), re.S).group(1)
+    assert "日本 → アメリカ合衆国" in re.sub(r"\s+", " ", text_of_html(row))
 
 
 # --------------------------------------------------------------------------- country pages

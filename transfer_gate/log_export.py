@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Iterable, Iterator
 
+from .log_entries import retention_end
+
 BOM = "\ufeff"
 # The readable columns of the decision log's CSV, then the raw ones that identify and hold the entry.
 CSV_COLUMNS = ("created_at", "caller", "reference", "origin", "destination", "data_categories", "outcome", "route",
@@ -136,26 +138,47 @@ class RecordEntry:
 
 
 def records_register(entries: Iterable[dict], today: date) -> Iterator[RecordEntry]:
-    """Yield a register line for each logged provision that needs a record (pass only such entries)."""
+    """Yield a register line for each logged provision that needs a record (pass only such entries).
+
+    A journey's record belongs to the leg that needs it — in EU → JP → US, the Japanese
+    business's provision to the US recipient, not the first leg's — so a journey yields a line
+    per such leg, with that leg's destination, recipient and retention.
+    """
     for entry in entries:
-        request, records = entry["request"], entry["response"]["records"]
         if not entry["records_required"]:
             continue
-        yield RecordEntry(
-            decision_id=entry["decision_id"],
-            provided_on=entry["created_at"][:10],
-            destination=entry["destination"],
-            recipient=request["recipient"]["name"],
-            relationship=request["recipient"]["relationship"],
-            data_categories=tuple(request["data_categories"]),
-            reference=entry["reference"],
-            items=tuple(records["items"]),
-            citations=tuple(records.get("citations", ())),
-            retention=entry["records_retention"],
-            retention_until=entry["retention_until"],
-            kept=date.fromisoformat(entry["retention_until"]) >= today,
-            items_ja=tuple(records.get("items_ja", ())),
-        )
+        request, response = entry["request"], entry["response"]
+        provided_on = entry["created_at"][:10]
+        legs = response.get("legs")
+        if not legs:
+            yield _register_line(entry, provided_on, entry["destination"], request["recipient"], response["records"],
+                                 entry["retention_until"], today)
+            continue
+        recipients = [request["recipient"]] + [leg["recipient"] for leg in request.get("onward") or ()]
+        for leg, recipient in zip(legs, recipients):
+            records = leg.get("records") or {}
+            if records.get("required") and records.get("retention"):
+                until = retention_end(date.fromisoformat(provided_on), records["retention"]).isoformat()
+                yield _register_line(entry, provided_on, leg["destination"], recipient, records, until, today)
+
+
+def _register_line(entry: dict, provided_on: str, destination: str, recipient: dict, records: dict,
+                   retention_until: str, today: date) -> RecordEntry:
+    return RecordEntry(
+        decision_id=entry["decision_id"],
+        provided_on=provided_on,
+        destination=destination,
+        recipient=recipient["name"],
+        relationship=recipient["relationship"],
+        data_categories=tuple(entry["request"]["data_categories"]),
+        reference=entry["reference"],
+        items=tuple(records["items"]),
+        citations=tuple(records.get("citations", ())),
+        retention=records["retention"],
+        retention_until=retention_until,
+        kept=date.fromisoformat(retention_until) >= today,
+        items_ja=tuple(records.get("items_ja", ())),
+    )
 
 
 def register_csv_lines(register: Iterable[RecordEntry], readable: Readable = CODES) -> Iterator[str]:
