@@ -185,6 +185,8 @@ def test_one_request_id_runs_through_nginx_the_access_logs_and_the_decision_log(
     # gunicorn's own lines are JSON too.
     errors = serve.lines("stderr")
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in errors)
+    # The threaded workers that spread their connections (transfer_gate/workers.py).
+    assert any(line["message"] == "Using worker: transfer_gate.workers.BalancedThreadWorker" for line in errors)
     # No control socket at gunicorn's one-per-user path, which instances would take from each other.
     assert not any("Control socket" in line["message"] for line in errors)
 

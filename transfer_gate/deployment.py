@@ -26,8 +26,9 @@ def gunicorn_settings(bind: str, workers: int, threads: int) -> dict:
         "bind": bind,
         "workers": workers,
         "threads": threads,
-        # gthread: a worker's concurrent requests share one log commit (group commit).
-        "worker_class": "gthread" if threads > 1 else "sync",
+        # gthread: a worker's concurrent requests share one log commit (group commit); its
+        # connections spread over the workers (transfer_gate/workers.py).
+        "worker_class": threaded_worker() if threads > 1 else "sync",
         "timeout": WORKER_TIMEOUT,
         "graceful_timeout": WORKER_TIMEOUT,  # a reload lets requests in progress finish
         "keepalive": 2,  # gthread only; nginx opens a new connection per request anyway
@@ -45,6 +46,13 @@ def gunicorn_settings(bind: str, workers: int, threads: int) -> dict:
         # which two instances on one machine would take from each other. SIGHUP does the reload.
         "control_socket_disable": True,
     }
+
+
+def threaded_worker() -> str:
+    """The threaded worker class: BalancedThreadWorker where this gunicorn allows it, else gthread."""
+    from .workers import supported
+
+    return "transfer_gate.workers.BalancedThreadWorker" if supported() else "gthread"
 
 
 # Settings that older gunicorn releases (before 25.1) do not have, and do not need.

@@ -1,0 +1,91 @@
+"""serve's threaded worker (transfer_gate/workers.py): a worker with every thread busy leaves new connections
+to the others for a moment, and takes them itself when none did."""
+
+import logging
+import os
+import selectors
+import socket
+import time
+from concurrent.futures import Future
+
+import pytest
+from gunicorn.config import Config
+
+from transfer_gate.deployment import gunicorn_settings
+from transfer_gate.workers import DEFERRAL, BalancedThreadWorker, supported
+
+
+class Pool:
+    """A thread pool whose requests never finish: each one keeps a thread busy."""
+
+    def __init__(self):
+        self.conns = []
+
+    def submit(self, fn, conn):
+        self.conns.append(conn)
+        return Future()
+
+
+@pytest.fixture
+def worker():
+    if not supported():
+        pytest.fail("this gunicorn's threaded worker lacks the loop BalancedThreadWorker builds on")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    cfg = Config()
+    cfg.set("threads", 2)
+    w = BalancedThreadWorker(1, os.getpid(), [listener], None, 30, cfg, logging.getLogger("test-worker"))
+    w.tpool, w.poller = Pool(), selectors.DefaultSelector()
+    w.set_accept_enabled(True)
+    clients = []
+
+    def connect():
+        client = socket.create_connection(listener.getsockname())
+        clients.append(client)
+
+    w.connect = connect
+    yield w
+    for s in clients + [c.sock for c in w.tpool.conns] + [listener]:
+        s.close()
+    w.poller.close()
+    w.tmp.close()
+
+
+def test_a_worker_accepts_while_a_thread_is_free(worker):
+    for expected in (1, 2):
+        worker.connect()
+        worker.accept(worker.sockets[0])
+        assert (worker.nr_conns, worker.in_flight) == (expected, expected)
+    assert worker._accepting and not worker.deferred_until
+
+
+def test_with_every_thread_busy_it_leaves_a_connection_to_the_others_then_takes_it(worker):
+    for _ in range(3):
+        worker.connect()
+        worker.accept(worker.sockets[0])
+    assert worker.nr_conns == 2 and worker.deferred_until, "the third waits for another worker"
+    worker.set_accept_enabled(True)  # what its loop asks at every turn
+    assert not worker._accepting, "not before the deferral ends"
+    time.sleep(DEFERRAL * 2)
+    worker.set_accept_enabled(True)
+    assert worker._accepting
+    worker.accept(worker.sockets[0])
+    assert worker.nr_conns == 3 and not worker.deferred_until, "no other worker took it: this one does"
+
+
+def test_a_thread_set_free_takes_connections_at_once_again(worker):
+    for _ in range(3):
+        worker.connect()
+        worker.accept(worker.sockets[0])
+    assert worker.nr_conns == 2
+    worker.in_flight -= 1  # a request finished (finish_request, on the worker's loop)
+    worker.set_accept_enabled(True)
+    assert worker._accepting, "before the deferral ends"
+    worker.accept(worker.sockets[0])
+    assert worker.nr_conns == 3 and not worker.deferred_until
+
+
+def test_serve_runs_it_for_threaded_workers_and_sync_workers_for_one_thread():
+    assert gunicorn_settings("127.0.0.1:0", 2, 8)["worker_class"] == "transfer_gate.workers.BalancedThreadWorker"
+    assert gunicorn_settings("127.0.0.1:0", 2, 1)["worker_class"] == "sync"
