@@ -24,15 +24,25 @@ def _alpha2(value: str) -> bool:
     return isinstance(value, str) and len(value) == 2 and value.isupper() and pycountry.countries.get(alpha_2=value) is not None
 
 
+def _unstorable(value: str) -> bool:
+    return "\x00" in value or (not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value))
+
+
 def storable(value: str) -> None:
     """Refuse text the decision log cannot keep: NUL (PostgreSQL text) and unpaired surrogates (not UTF-8)."""
-    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+    if _unstorable(value):
         raise ValidationError("Contains a character that cannot be stored (NUL or an unpaired UTF-16 surrogate).")
 
 
 def Text(**kw):
     """Free text: at most MAX_TEXT characters, all of them storable."""
     return fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=MAX_TEXT), storable], **kw)
+
+
+def free_text(value) -> bool:
+    """Whether a Text() field takes a JSON value as it is: none, or storable text of MAX_TEXT characters at most
+    (for a body validated before but for its free texts, service.Validated; anything else goes to the schema)."""
+    return value is None or (type(value) is str and len(value) <= MAX_TEXT and not _unstorable(value))
 
 
 class StrictBoolean(fields.Boolean):

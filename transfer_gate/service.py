@@ -21,7 +21,7 @@ from .errors import RequestInvalid, TransferGateError, UnknownCountry, Unsupport
 from .matcher import Matcher
 from .model import Basis, Leg, Recipient, TransferRequest, default_role
 from .rules import RuleBook, load_rulebook
-from .schemas import MAX_TEXT, DecisionFilterSchema, TransferRequestSchema, domestic, flatten_errors
+from .schemas import DecisionFilterSchema, TransferRequestSchema, domestic, flatten_errors, free_text
 
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # evaluated_at, and the log's created_at: sorts as text
@@ -120,7 +120,7 @@ class Validated(Kept):
     body without its free texts — `reference` and the recipients' names, which differ from one
     export to the next — as canonical JSON (so `1` and `true`, `1` and `1.0` stay apart); the value
     is the validated request without them, and whether the body gave its date. A body that comes
-    again has only its free texts checked, by the same rules as the schema's (service._free_text);
+    again has only its free texts checked, by the same rules as the schema's (schemas.free_text);
     anything else about it — a free text that fails, a body not made of JSON values — goes through
     the schema, which names every bad field. Only bodies that validated are kept.
     """
@@ -259,19 +259,13 @@ def _without_free_texts(payload: dict) -> str | None:
         return None
 
 
-def _free_text(value) -> bool:
-    """What the schema's free-text fields accept (schemas.Text): nothing, or storable text of MAX_TEXT at most."""
-    return value is None or (type(value) is str and len(value) <= MAX_TEXT and "\x00" not in value
-                             and (value.isascii() or not any("\ud800" <= ch <= "\udfff" for ch in value)))
-
-
 def _with_free_texts(unnamed: TransferRequest, dated: bool, payload: dict,
                      clock) -> tuple[TransferRequest, TransferRequest] | None:
     """A kept validation given this body's free texts, and its answer_key (None: a free text needs the schema's word)."""
     reference = payload.get("reference")
     name = payload["recipient"].get("name") if "recipient" in payload else None
     names = [leg["recipient"].get("name") if "recipient" in leg else None for leg in payload.get("onward") or ()]
-    if not (_free_text(reference) and _free_text(name) and all(_free_text(n) for n in names)):
+    if not (free_text(reference) and free_text(name) and all(free_text(n) for n in names)):
         return None
     unnamed = unnamed if dated else replace(unnamed, as_of=clock().date())
     if reference is None and name is None and not any(n is not None for n in names):
