@@ -170,19 +170,16 @@ def _primed(version: int):
     return zlib.compressobj(COMPRESSION_LEVEL, zdict=_dictionary(version))
 
 
-def _stream(text: str) -> bytes:
+def pack_middle(text: str) -> bytes:
+    """zlib's stream of a text with the current dictionary: the middle of answers for pack_parts (once for
+    all the answers that share it), or a whole answer (pack)."""
     packer = _primed(CURRENT_DICTIONARY).copy()  # the same stream as a fresh compressor's (tested)
     return packer.compress(text.encode("utf-8")) + packer.flush()
 
 
 def pack(text: str) -> bytes:
     """Compress an answer's text for storage: the dictionary's version byte, then zlib's stream."""
-    return bytes([CURRENT_DICTIONARY]) + _stream(text)
-
-
-def pack_middle(middle: str) -> bytes:
-    """Compress the middle of answers for pack_parts (once for all the answers that share it)."""
-    return _stream(middle)
+    return bytes([CURRENT_DICTIONARY]) + pack_middle(text)
 
 
 def pack_parts(opening: str, packed_middle: bytes, closing: str) -> bytes | None:
