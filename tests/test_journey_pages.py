@@ -252,6 +252,25 @@ def test_the_records_register_lists_a_journeys_record_under_the_leg_that_needs_i
     assert rows[0]["Record until"] == "2029-" + entry["created_at"][5:10]
 
 
+def test_the_audit_filters_find_a_journey_by_its_onward_leg_and_the_register_keeps_to_that_country(client, app,
+                                                                                                   auditor):
+    decide_journey(client, app, **ONWARD_WITH_CONSENT)
+    [entry] = app.extensions["transfer_gate"].log.query()
+
+    def listed(query):
+        return re.findall(r'href="/audit/decisions/(\w+)"', auditor.get(f"/audit?{query}").get_data(as_text=True))
+
+    assert set(listed("destination=US")) == set(listed("destination=jp")) == {entry["decision_id"]}
+    assert listed("destination=SG") == []
+    lines = {d: re.search(r"<tbody>(.*?)</tbody>", auditor.get(f"/audit/records?destination={d}").get_data(as_text=True),
+                          re.S) for d in ("US", "JP")}
+    assert "US Corp" in lines["US"].group(1)
+    assert lines["JP"] is None or "US Corp" not in lines["JP"].group(1), "the first leg needs no record"
+    rows = {d: list(csv.DictReader(io.StringIO(auditor.get(f"/audit/records.csv?destination={d}").get_data()
+                                               .decode("utf-8-sig")))) for d in ("US", "JP")}
+    assert [r["Recipient"] for r in rows["US"]] == ["US Corp"] and rows["JP"] == []
+
+
 def test_the_audit_list_shows_a_journeys_way(client, app, auditor):
     decide_journey(client, app)
     row = re.search(r"<tbody>(.*?)</tbody>", auditor.get("/audit").get_data(as_text=True), re.S).group(1)

@@ -337,3 +337,34 @@ def test_a_saved_journey_scenario_re_runs_leg_by_leg_and_exports_as_a_case(partn
     case = scenario_library.as_case(saved)
     assert case["request"]["onward"] == [{"destination": "US", "recipient": {
         "name": "Acme Cloud Inc.", "relationship": "outsourcee", "safeguards": ["contract_measures"]}}]
+
+
+def test_the_log_finds_a_journey_by_any_legs_destination(partner_client, partner_app):
+    from tests.conftest import bearer
+
+    three_legs = {"origin": "FR", "destination": "JP", "data_categories": ["personal_data"],
+                  "onward": [{"destination": "DE", "recipient": PROCESSOR}, {"destination": "US"}], "as_of": "2026-11-27"}
+    ids = {name: post(partner_client, body)["decision_id"] for name, body in [
+        ("eu-jp-us", EU_JP_US), ("fr-jp-de-us", three_legs),
+        ("jp-us", {"origin": "JP", "destination": "US", "data_categories": ["personal_data"], "as_of": "2026-11-27"}),
+        ("de-jp", journey(onward=[]))]}
+    auditor = partner_app.test_client()
+    auditor.environ_base["HTTP_AUTHORIZATION"] = bearer("auditor")["Authorization"]
+
+    def found(query):
+        resp = auditor.get(f"/v1/decisions?{query}")
+        assert resp.status_code == 200, resp.get_json()
+        return {e["decision_id"] for e in resp.get_json()["decisions"]}
+
+    assert found("destination=US") == {ids["eu-jp-us"], ids["fr-jp-de-us"], ids["jp-us"]}
+    assert found("destination=DE") == {ids["fr-jp-de-us"]}  # a leg's destination, not the journey's origin
+    assert found("destination=JP") == {ids["eu-jp-us"], ids["fr-jp-de-us"], ids["de-jp"]}
+    assert found("destination=US&regime=APPI") == {ids["jp-us"]}
+    assert found("destination=CN") == set()
+    resp = auditor.get("/v1/decisions?destination=%25")
+    assert resp.status_code == 422 and list(resp.get_json()["errors"]) == ["destination"]
+    log = partner_app.extensions["transfer_gate"].log
+    assert {e["decision_id"]: e["onward_destinations"] for e in log.query()} == {
+        ids["eu-jp-us"]: ",US,", ids["fr-jp-de-us"]: ",DE,US,", ids["jp-us"]: "", ids["de-jp"]: ""}
+    assert log.count(destination="US") == 3 and log.verify().ok
+

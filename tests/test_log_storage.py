@@ -115,17 +115,18 @@ def test_a_stored_answer_altered_in_place_fails_verification(store_app, store_ur
     assert not result.ok and result.first_bad == 2 and "altered" in result.reason
 
 
-def _old_entry(url: str, seq: int, prev: str, decision_id: str) -> dict:
+def _old_entry(url: str, seq: int, prev: str, decision_id: str, request: dict | None = None) -> dict:
     """An entry as revision 0005's code wrote it: canonical (sorted) JSON text, hashed over those columns."""
     response = {"decision_id": decision_id, "outcome": "conditional", "route": "equivalent_measures",
                 "evaluated_at": "2026-11-27T10:00:00.000000Z", "note": "越境移転の記録"}
     row = {"seq": seq, "decision_id": decision_id, "created_at": response["evaluated_at"], "caller": "env-app-1",
            "caller_role": "app", "reference": f"old-{seq}",
-           "request": json.dumps({"destination": "US", "reference": f"old-{seq}"}, sort_keys=True,
+           "request": json.dumps(request or {"destination": "US", "reference": f"old-{seq}"}, sort_keys=True,
                                  separators=(",", ":"), ensure_ascii=False),
            "response": json.dumps(response, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
            "ruleset_name": "appi", "ruleset_version": "2026.11", "ruleset_digest": "sha256:" + "a" * 64,
-           "profile_digest": None, "outcome": "conditional", "route": "equivalent_measures", "destination": "US",
+           "profile_digest": None, "outcome": "conditional", "route": "equivalent_measures",
+           "destination": (request or {}).get("destination", "US"),
            "data_kinds": "personal_data", "records_required": False, "records_retention": None,
            "retention_until": None, "masked": "[]", "prev_hash": prev}
     content = {k: row[k] for k in OLD_HASHED}
@@ -134,23 +135,32 @@ def _old_entry(url: str, seq: int, prev: str, decision_id: str) -> dict:
     return row
 
 
-def test_entries_written_before_compact_storage_still_read_back_and_verify(make_app, store_url):
+def _write_old(url: str, revision: str, *requests) -> list[dict]:
+    """Migrate a new store to `revision` and append entries as the code of then wrote them."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    engine = sa.create_engine(store_url)
+    engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0005_rate_limits")
-        first = _old_entry(store_url, 1, GENESIS, "01JD3Q8Z5T6W8Y9C0V1B2N3M4K")
-        second = _old_entry(store_url, 2, first["hash"], "01JD3Q8Z5T6W8Y9C0V1B2N3M4M")
+            command.upgrade(cfg, revision)
+        rows, prev = [], GENESIS
+        for seq, request in enumerate(requests, 1):
+            rows.append(_old_entry(url, seq, prev, f"01JD3Q8Z5T6W8Y9C0V1B2N3M{seq:02d}", request))
+            prev = rows[-1]["hash"]
         with engine.begin() as conn:
-            columns = list(first)
+            columns = list(rows[0])
             conn.execute(sa.text(f"INSERT INTO decision_log ({', '.join(columns)}) "
-                                 f"VALUES ({', '.join(':' + c for c in columns)})"), [first, second])
-            conn.execute(sa.text("UPDATE decision_log_head SET seq = 2, hash = :h WHERE id = 1"), {"h": second["hash"]})
+                                 f"VALUES ({', '.join(':' + c for c in columns)})"), rows)
+            conn.execute(sa.text("UPDATE decision_log_head SET seq = :s, hash = :h WHERE id = 1"),
+                         {"s": len(rows), "h": prev})
     finally:
         engine.dispose()
+    return rows
+
+
+def test_entries_written_before_compact_storage_still_read_back_and_verify(make_app, store_url):
+    first, second = _write_old(store_url, "0005_rate_limits", None, None)
 
     app = make_app(store_url)  # migrates to the newest revision
     log = app.extensions["transfer_gate"].log
@@ -193,3 +203,22 @@ def test_a_hash_worked_out_from_its_template_is_the_entrys_hash(runtime):
                 kept = stored(full)
                 assert HASH_TEMPLATE not in kept
                 assert entry_hash(full) == entry_hash(dict(plain, seq=seq, prev_hash=prev)) == entry_hash(kept), case.name
+
+
+def test_journeys_written_before_onward_destinations_are_found_by_any_legs_destination(make_app, store_url):
+    """Entries from before revision 0007 have no onward_destinations (NULL, not hashed): the destination
+    filter reads their request as logged, where `"destination":"US"` can only be a leg's destination."""
+    journey = {"origin": "DE", "destination": "JP", "onward": [{"destination": "US"}, {"destination": "SG"}]}
+    quoted = {"destination": "JP", "reference": 'x"destination":"US"'}  # quotes inside a value are escaped
+    rows = _write_old(store_url, "0006_compact_answers", journey, quoted, {"destination": "US"})
+    app = make_app(store_url)
+    log = app.extensions["transfer_gate"].log
+    new = app.test_client().post("/v1/decisions", json=EXAMPLE).get_json()  # to the US, written now
+    assert [r["onward_destinations"] for r in raw_rows(store_url)] == [None, None, None, ""]
+    ids = [r["decision_id"] for r in rows] + [new["decision_id"]]
+    assert [e["decision_id"] for e in log.query(destination="US")] == [ids[0], ids[2], ids[3]]
+    assert [e["decision_id"] for e in log.query(destination="SG")] == [ids[0]]
+    assert [e["decision_id"] for e in log.query(destination="JP")] == ids[:2]
+    assert log.count(destination="US") == 3 and log.query(destination="%") == []
+    result = log.verify()
+    assert result.ok and result.checked == 4, result.describe()

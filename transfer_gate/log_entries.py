@@ -50,6 +50,9 @@ entries = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("request_id", sa.Text, nullable=True),  # revision 0004
     sa.Column("response_z", sa.LargeBinary, nullable=True),  # revision 0006: the answer, compressed (`stored`)
+    # revision 0007: a journey's onward legs' destinations, in order (",JP,US,"); "" for a single
+    # transfer; NULL for entries written before (the destination filter reads their request instead).
+    sa.Column("onward_destinations", sa.Text, nullable=True),
 )
 head_table = sa.Table(
     "decision_log_head",
@@ -60,7 +63,7 @@ head_table = sa.Table(
 )
 
 # Hashed when present: entries written before these columns existed keep their hashes.
-OPTIONAL_HASHED = ("request_id",)
+OPTIONAL_HASHED = ("request_id", "onward_destinations")
 # How an entry is stored, not what it says: the hash covers the answer's text, whichever way it is kept.
 STORAGE_ONLY = ("hash", "response_z")
 HASHED = [c.name for c in entries.columns if c.name not in STORAGE_ONLY and c.name not in OPTIONAL_HASHED]
@@ -369,12 +372,19 @@ def entry_for(request: dict, response: dict, caller: str, role: str | None, mask
         "retention_until": retention_end(evaluated, retention).isoformat() if retention else None,
         "masked": canonical(masked),
         "request_id": request_id,
+        "onward_destinations": onward_destinations(request),
     }
     if response_escaped is not None:
         row[HASH_TEMPLATE] = hash_template(row, response_escaped)
     if response_z is not None:
         row["response_z"] = response_z
     return row
+
+
+def onward_destinations(request: dict) -> str:
+    """A journey's onward legs' destinations as the log keeps them for its filters: ",JP,US,"; "" for one transfer."""
+    legs = request.get("onward") or ()
+    return "".join(f",{leg['destination']}" for leg in legs) + "," if legs else ""
 
 
 def public(row) -> dict:

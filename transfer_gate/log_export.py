@@ -137,13 +137,17 @@ class RecordEntry:
     items_ja: tuple[str, ...] = ()
 
 
-def records_register(entries: Iterable[dict], today: date) -> Iterator[RecordEntry]:
+def records_register(entries: Iterable[dict], today: date, destination: str | None = None) -> Iterator[RecordEntry]:
     """Yield a register line for each logged provision that needs a record (pass only such entries).
 
     A journey's record belongs to the leg that needs it — in EU → JP → US, the Japanese
     business's provision to the US recipient, not the first leg's — so a journey yields a line
-    per such leg, with that leg's destination, recipient and retention.
+    per such leg, with that leg's destination, recipient and retention. Given a `destination`,
+    only the lines of provisions to it (a journey found by its second leg does not bring its first's).
     """
+    if destination is not None:
+        yield from (line for line in records_register(entries, today) if line.destination == destination)
+        return
     for entry in entries:
         if not entry["records_required"]:
             continue

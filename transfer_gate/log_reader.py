@@ -6,7 +6,7 @@ from typing import Iterator
 
 import sqlalchemy as sa
 
-from .log_entries import entries, head_table, public
+from .log_entries import canonical, entries, head_table, public
 from .log_verify import Anchor
 
 
@@ -38,7 +38,9 @@ class Reading:
         entry of the previous page; the next page continues past it in the same direction.
         """
         stmt = sa.select(entries)
-        for name, value in (("outcome", outcome), ("destination", destination), ("route", route),
+        if destination is not None:
+            stmt = stmt.where(to_destination(destination))
+        for name, value in (("outcome", outcome), ("route", route),
                             ("reference", reference), ("caller", caller), ("ruleset_name", ruleset_name)):
             if value is not None:
                 values = self.mask.lookup_values(name, value) if name == "reference" else [value]
@@ -71,8 +73,9 @@ class Reading:
         A reference the log keeps hashed (LOG_MASK=reference, mode hash) cannot be found by a
         part of it: only the whole value, whose token is compared exactly.
         """
-        for name, value in (("outcome", outcome), ("destination", destination), ("route", route),
-                            ("caller", caller), ("ruleset_name", ruleset_name)):
+        if destination is not None:
+            stmt = stmt.where(to_destination(destination))
+        for name, value in (("outcome", outcome), ("route", route), ("caller", caller), ("ruleset_name", ruleset_name)):
             if value is not None:
                 stmt = stmt.where(entries.c[name] == value)
         if reference_contains:
@@ -120,6 +123,20 @@ class Reading:
             rows = {r["seq"]: dict(r) for r in conn.execute(
                 sa.select(*columns).where(entries.c.seq.in_([seq - 1, seq + 1]))).mappings()}
         return rows.get(seq - 1), rows.get(seq + 1)
+
+
+def to_destination(destination: str):
+    """The entries that send data to `destination`: a single transfer's, or any leg of a journey's.
+
+    Entries written before the log kept `onward_destinations` (revision 0007) are matched in their
+    request as logged, canonical JSON: `"destination":"US"` occurs there only as a leg's
+    destination, since quotes inside a value are escaped.
+    """
+    onward = entries.c.onward_destinations
+    return sa.or_(entries.c.destination == destination,
+                  onward.contains(f",{destination},", autoescape=True),
+                  sa.and_(onward.is_(None),
+                          entries.c.request.contains(canonical({"destination": destination})[1:-1], autoescape=True)))
 
 
 def _kept_and_dated(stmt, records_required, since, until):

@@ -257,7 +257,7 @@ def list_decisions():
         - {in: query, name: from, schema: {type: string}, description: "Date (YYYY-MM-DD, from its start) or date-time with zone; inclusive."}
         - {in: query, name: to, schema: {type: string}, description: "Date (to its end) or date-time with zone; inclusive."}
         - {in: query, name: outcome, schema: {type: string, enum: [allow, conditional, deny]}}
-        - {in: query, name: destination, schema: {type: string}, description: ISO 3166-1 alpha-2 code or unknown.}
+        - {in: query, name: destination, schema: {type: string}, description: "ISO 3166-1 alpha-2 code or unknown. A journey matches if any of its legs goes there."}
         - {in: query, name: route, schema: {type: string}}
         - {in: query, name: reference, schema: {type: string}, description: "The caller's reference; matches masked (hash mode) entries too."}
         - {in: query, name: caller, schema: {type: string}, description: The key id that asked.}

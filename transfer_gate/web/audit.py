@@ -428,7 +428,7 @@ def records():
     lines, next_url, total = [], None, 0
     if parsed:
         rows, next_url, total = _page("audit.records", parsed, given, newest_first=False)
-        lines = list(log_export.records_register(rows, today()))
+        lines = list(log_export.records_register(rows, today(), parsed[0].get("destination")))
     return render_template("audit/records.html", lines=lines, errors=errors, args=given, total=total,
                            next_url=next_url, first_url=url_for("audit.records", **_paging(given))
                            if request.args.get("cursor") else None), 422 if errors else 200
@@ -442,7 +442,7 @@ def records_csv():
     criteria, _ = parsed
     _audit_trail("export records register", given)
     readable = _readable_columns()
-    lines = log_export.records_register(_all(criteria), today())
+    lines = log_export.records_register(_all(criteria), today(), criteria.get("destination"))
     return Response(stream_with_context(log_export.register_csv_lines(lines, readable)), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="records-register.csv"'})
 

@@ -319,6 +319,9 @@ class LoggedDecisionSchema(Schema):
     outcome = Text(validate=validate.OneOf(OUTCOMES))
     route = Text()
     destination = Text()
+    onward_destinations = Nullable(fields.String, metadata={
+        "description": "A journey's onward legs' destinations in order, between commas (',JP,US,'); '' for a "
+                       "single transfer; null for entries logged before the log kept it. Part of the entry's hash."})
     data_kinds = Text()
     records_required = fields.Boolean(required=True)
     records_retention = Nullable(fields.String)
