@@ -168,3 +168,39 @@ def test_every_generated_denial_has_a_rule_given_reason_and_remedies_that_cure_i
                 after = service.evaluate(runtime, service.validate(runtime, patched(body, remedy["apply"])))
                 assert after.outcome != "deny", (body, remedy["id"], remedy["apply"])
     assert denials > 100
+
+
+def _clear_engine_memos():
+    from transfer_gate import engine
+
+    for memo in (engine._views, engine._conditions, engine._explained, engine._summaries):
+        memo.clear()
+
+
+@pytest.mark.parametrize("destination", ["US", "GB", "AU", "BR", "AE", "CN", "BM"])
+def test_a_destinations_texts_are_worked_out_once_per_content_and_every_date_still_gets_its_own(runtime, destination):
+    """The engine renders what a destination's profile contributes once per content of the profile
+    (CountryProfile.content_digest), not once per day asked for. Over twelve years of days a profile's
+    history, designations and reviews change it, and on each day the answer with warm memos must be
+    the answer worked out from nothing."""
+    from datetime import date, timedelta
+
+    from transfer_gate import engine
+
+    days = [date(2015, 1, 1) + timedelta(days=d) for d in range(0, 12 * 366, 23)]
+    bodies = [dict(destination=destination, data_categories=["personal_data"], basis={"consent": "informed"}),
+              dict(destination=destination, data_categories=["personal_data"],
+                   recipient={"relationship": "outsourcee", "safeguards": ["contract_measures"]})]
+    _clear_engine_memos()
+    warm = [decide(runtime, as_of=day.isoformat(), **body) for day in days for body in bodies]
+    contents = {runtime.profiles.get(destination, day).content_digest for day in days}
+    assert 1 < len(contents) < len(days) and len(engine._views) == len(contents)
+    cold = []
+    for day in days:
+        for body in bodies:
+            _clear_engine_memos()
+            cold.append(decide(runtime, as_of=day.isoformat(), **body))
+    assert warm == cold
+    for day in days[::40]:  # the content digest is the data's: the same digest, the same data
+        a, b = runtime.profiles.get(destination, day), runtime.profiles.get(destination, days[-1])
+        assert (a.content_digest == b.content_digest) == (a.data == b.data)

@@ -100,8 +100,14 @@ _conditions: dict = {}
 
 def _view(request: TransferRequest, profile) -> tuple[tuple, dict, tuple]:
     """Return (memo key, text context, destination details) for a request's destination."""
-    key = ("unknown",) if profile is None else (profile.code, profile.digest, profile.reviewed, profile.stale,
-                                                  getattr(profile, "as_of", None))
+    # What a profile contributes follows from its code and its data as resolved for the date (the
+    # missing topics, the sections not assessed and the oldest review are worked out from it): one
+    # view per content, not one per day asked for. A profile without a content digest (one built
+    # otherwise) is keyed as before, by everything that may differ from one day to the next.
+    content = getattr(profile, "content_digest", "") if profile is not None else ""
+    key = ("unknown",) if profile is None else (
+        (profile.code, profile.digest, content) if content
+        else (profile.code, profile.digest, profile.reviewed, profile.stale, getattr(profile, "as_of", None)))
     view = _views.get(key)
     if view is None:
         if len(_views) > _MEMO_LIMIT:

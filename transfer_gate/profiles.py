@@ -560,6 +560,9 @@ class CountryProfile:
     uk_adequacy: Mapping = field(default_factory=lambda: _freeze(NO_ADEQUACY))
     stale_sections: tuple[str, ...] = ()
     not_assessed: tuple[Mapping, ...] = ()
+    # SHA-256 of `data` as resolved for as_of: the same on every day the profile says the same (the
+    # engine renders a destination's texts once per content, not once per day; "" when not resolved).
+    content_digest: str = field(default="", compare=False)
 
     @property
     def oldest_review(self) -> date | None:
@@ -725,10 +728,15 @@ class ProfileStore:
 
         Equal content in the same order (the key is its JSON text, key order kept): the same object.
         """
-        key = (code, json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=repr))
+        return self._shared_digested(code, content)[0]
+
+    def _shared_digested(self, code: str, content) -> tuple[object, str]:
+        """`_shared`'s copy and the SHA-256 of its JSON text (CountryProfile.content_digest)."""
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=repr)
+        key = (code, text)
         shared = self._contents.get(key)
         if shared is None:
-            shared = self._contents.setdefault(key, _freeze(content))
+            shared = self._contents.setdefault(key, (_freeze(content), hashlib.sha256(text.encode("utf-8")).hexdigest()))
         return shared
 
     def _resolve_uncached(self, code: str, as_of: date) -> CountryProfile:
@@ -764,6 +772,7 @@ class ProfileStore:
         )
         missing = _missing(data, designated, apec_cbpr)
         not_assessed = _not_assessed(data, apec_cbpr)
+        shared_data, content_digest = self._shared_digested(code, _jsonable(data))
         return CountryProfile(
             code=code,
             name=data["name"],
@@ -783,13 +792,14 @@ class ProfileStore:
             localization=data["localization"]["present"],
             missing=missing,
             digest=entry.digest,
-            data=self._shared(code, _jsonable(data)),
+            data=shared_data,
             as_of=as_of,
             eea=in_effect(self._groups["eea"][code]["since"]) if code in self._groups["eea"] else False,
             eu_adequacy=self._shared(code, _jsonable(_adequacy_on(self._adequacy["eu_adequacy"].get(code), as_of))),
             uk_adequacy=self._shared(code, _jsonable(_adequacy_on(self._adequacy["uk_adequacy"].get(code), as_of))),
             stale_sections=stale_sections,
             not_assessed=self._shared(code, not_assessed),
+            content_digest=content_digest,
         )
 
 
