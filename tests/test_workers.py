@@ -1,5 +1,6 @@
-"""serve's threaded worker (transfer_gate/workers.py): a worker with every thread busy leaves new connections
-to the others for a moment, and takes them itself when none did."""
+"""serve's threaded worker (transfer_gate/workers.py): a busy worker leaves new connections to the others for
+a moment — a little while with a request in hand, longer with every thread busy — and takes them itself when
+none did."""
 
 import logging
 import os
@@ -12,7 +13,7 @@ import pytest
 from gunicorn.config import Config
 
 from transfer_gate.deployment import gunicorn_settings
-from transfer_gate.workers import DEFERRAL, BalancedThreadWorker, supported
+from transfer_gate.workers import DEFERRAL, SHARE_DEFERRAL, BalancedThreadWorker, supported
 
 
 class Pool:
@@ -26,8 +27,8 @@ class Pool:
         return Future()
 
 
-@pytest.fixture
-def worker():
+@pytest.fixture(params=[2])
+def worker(request):
     if not supported():
         pytest.fail("this gunicorn's threaded worker lacks the loop BalancedThreadWorker builds on")
     listener = socket.socket()
@@ -35,6 +36,7 @@ def worker():
     listener.listen(16)
     cfg = Config()
     cfg.set("threads", 2)
+    cfg.set("workers", request.param)
     w = BalancedThreadWorker(1, os.getpid(), [listener], None, 30, cfg, logging.getLogger("test-worker"))
     w.tpool, w.poller = Pool(), selectors.DefaultSelector()
     w.set_accept_enabled(True)
@@ -52,19 +54,49 @@ def worker():
     w.tmp.close()
 
 
-def test_a_worker_accepts_while_a_thread_is_free(worker):
-    for expected in (1, 2):
+@pytest.mark.parametrize("worker", [1], indirect=True)
+def test_a_worker_alone_never_defers_a_connection(worker):
+    for expected in (1, 2, 3):
         worker.connect()
         worker.accept(worker.sockets[0])
         assert (worker.nr_conns, worker.in_flight) == (expected, expected)
     assert worker._accepting and not worker.deferred_until
 
 
-def test_with_every_thread_busy_it_leaves_a_connection_to_the_others_then_takes_it(worker):
-    for _ in range(3):
+def test_an_idle_worker_accepts_at_once_and_a_busy_one_leaves_the_next_to_an_idle_one_for_a_moment(worker):
+    worker.connect()
+    worker.accept(worker.sockets[0])
+    assert (worker.nr_conns, worker.in_flight) == (1, 1) and not worker.deferred_until
+    worker.connect()
+    worker.accept(worker.sockets[0])
+    assert worker.nr_conns == 1 and worker.deferred_until, "a thread is free, but the other worker is idle"
+    assert worker.deferred_until - time.monotonic() <= SHARE_DEFERRAL < DEFERRAL
+    worker.set_accept_enabled(True)
+    assert not worker._accepting, "not before the deferral ends"
+    time.sleep(SHARE_DEFERRAL * 2)
+    worker.set_accept_enabled(True)
+    worker.accept(worker.sockets[0])
+    assert worker.nr_conns == 2 and not worker.deferred_until, "no other worker took it: this one does"
+
+
+def busy(worker, requests):
+    """Have the worker take `requests` connections, each a request that keeps a thread busy."""
+    for _ in range(requests):
         worker.connect()
         worker.accept(worker.sockets[0])
+        if worker.deferred_until:  # no other worker here takes it
+            time.sleep(SHARE_DEFERRAL * 2)
+            worker.set_accept_enabled(True)
+            worker.accept(worker.sockets[0])
+    assert worker.in_flight == requests
+
+
+def test_with_every_thread_busy_it_leaves_a_connection_to_the_others_then_takes_it(worker):
+    busy(worker, 2)
+    worker.connect()
+    worker.accept(worker.sockets[0])
     assert worker.nr_conns == 2 and worker.deferred_until, "the third waits for another worker"
+    assert worker.deferred_until - time.monotonic() > SHARE_DEFERRAL
     worker.set_accept_enabled(True)  # what its loop asks at every turn
     assert not worker._accepting, "not before the deferral ends"
     time.sleep(DEFERRAL * 2)
@@ -74,12 +106,12 @@ def test_with_every_thread_busy_it_leaves_a_connection_to_the_others_then_takes_
     assert worker.nr_conns == 3 and not worker.deferred_until, "no other worker took it: this one does"
 
 
-def test_a_thread_set_free_takes_connections_at_once_again(worker):
-    for _ in range(3):
-        worker.connect()
-        worker.accept(worker.sockets[0])
+def test_a_worker_set_idle_takes_connections_at_once_again(worker):
+    busy(worker, 2)
+    worker.connect()
+    worker.accept(worker.sockets[0])
     assert worker.nr_conns == 2
-    worker.in_flight -= 1  # a request finished (finish_request, on the worker's loop)
+    worker.in_flight = 0  # its requests finished (finish_request, on the worker's loop)
     worker.set_accept_enabled(True)
     assert worker._accepting, "before the deferral ends"
     worker.accept(worker.sockets[0])

@@ -6,10 +6,15 @@ that keep their connections open (an app's connection pool, a load generator) on
 up holding most of them while the other idles: 23 against 9, 27 against 5, even 32 against 0 of
 wrk's 32 connections in three runs, and at 32 against 0 half the decisions per second.
 
-BalancedThreadWorker accepts at once while one of its threads is free. With every thread busy it
-leaves a new connection to the other workers for DEFERRAL seconds, and takes it itself only if
-none did: a request never waits long for a worker, and the workers end up holding the
-connections evenly. Only the main loop of the worker touches what it counts.
+BalancedThreadWorker accepts at once while it is idle. With every thread busy it leaves a new
+connection to the other workers for DEFERRAL seconds, and takes it itself only if none did: a
+request never waits long for a worker, and the workers end up holding the connections evenly.
+While some of its threads are busy it leaves the connection to the others for SHARE_DEFERRAL: a
+decision is CPU work under one interpreter lock per worker, so a second request in a busy worker
+runs at half speed while an idle worker's core waits (two batch calls sent at once on two new
+connections both went to one worker, and took longer than one after the other). An idle worker
+is waiting in its poller and takes the connection within microseconds. Only the main loop of the
+worker touches what it counts.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from gunicorn.workers.gthread import ThreadWorker
 
 # How long a worker whose threads are all busy leaves a new connection to the others.
 DEFERRAL = 0.005
+# How long a worker with a request in hand leaves a new connection to an idle one (with other workers).
+SHARE_DEFERRAL = 0.001
 
 
 class BalancedThreadWorker(ThreadWorker):
@@ -39,11 +46,18 @@ class BalancedThreadWorker(ThreadWorker):
         self.in_flight -= 1
         super().finish_request(conn, fs)
 
+    def deferral(self) -> float:
+        """How long this worker leaves a new connection to the others now (0: it takes it; alone, it always does)."""
+        if not self.in_flight or self.cfg.workers < 2:
+            return 0.0
+        return DEFERRAL if self.in_flight >= self.cfg.threads else SHARE_DEFERRAL
+
     def accept(self, listener):
-        if self.in_flight >= self.cfg.threads:
+        deferral = self.deferral()
+        if deferral:
             now = time.monotonic()
             if not self.deferred_until:
-                self.deferred_until = now + DEFERRAL
+                self.deferred_until = now + deferral
             if now < self.deferred_until:
                 self.set_accept_enabled(False)  # the loop asks to enable it again; see set_accept_enabled
                 return
@@ -51,8 +65,8 @@ class BalancedThreadWorker(ThreadWorker):
         super().accept(listener)
 
     def set_accept_enabled(self, enabled):
-        # Its loop asks for this at every turn: not while a deferral runs and every thread is still busy.
-        if enabled and self.deferred_until and self.in_flight >= self.cfg.threads and time.monotonic() < self.deferred_until:
+        # Its loop asks for this at every turn: not while a deferral runs and the worker is still as busy.
+        if enabled and self.deferred_until and self.deferral() and time.monotonic() < self.deferred_until:
             return
         super().set_accept_enabled(enabled)
 
