@@ -11,7 +11,7 @@ from alembic.config import Config
 
 from tests.test_api import EXAMPLE, with_
 from transfer_gate.decision_log import GENESIS, MIGRATIONS_DIR, DecisionLog
-from transfer_gate.log_entries import (CURRENT_DICTIONARY, DICTIONARIES, DICTIONARY_DIR, PARTS, entries, pack,
+from transfer_gate.log_entries import (CURRENT_FORMAT, DICTIONARIES, DICTIONARY_DIR, PARTS, entries, pack,
                                       pack_middle, pack_parts, unpack)
 
 # The columns an entry's hash covered before revision 0006 (request_id only when present).
@@ -45,7 +45,7 @@ def test_the_api_sends_the_very_text_the_log_keeps_and_hashes(store_app, store_u
         decisions[1], ensure_ascii=False, separators=(",", ":")) + "]}\n"
     assert decisions[1]["status"] == 422 and len(stored) == 2, "the bad item is answered, not logged"
     # Stored in parts: the kept answer's middle was compressed once, the decision's id, time and date kept as they are.
-    assert all(bytes(row["response_z"])[0] == PARTS | CURRENT_DICTIONARY for row in stored)
+    assert all(bytes(row["response_z"])[0] == PARTS | CURRENT_FORMAT for row in stored)
     first = bytes(stored[0]["response_z"])
     opening = '{"decision_id":"' + sent.get_json()["decision_id"] + '",'
     assert first[1] == len(opening) and first[2:2 + len(opening)] == opening.encode()
@@ -66,7 +66,7 @@ def test_a_masked_answer_is_stored_whole_as_masked(make_app, store_url):
     sent = app.test_client().post("/v1/decisions", json=EXAMPLE)
     assert sent.status_code == 200
     row = raw_rows(store_url)[-1]
-    assert bytes(row["response_z"])[0] == CURRENT_DICTIONARY and unpack(row["response_z"]) == row_text(sent)
+    assert bytes(row["response_z"])[0] == CURRENT_FORMAT and unpack(row["response_z"]) == row_text(sent)
     assert app.extensions["transfer_gate"].log.verify().ok
 
 
@@ -90,16 +90,53 @@ def test_a_shipped_dictionary_never_changes():
     assert unpack(pack(text)) == text
 
 
-def test_packing_from_a_primed_copy_writes_the_stream_a_fresh_compressor_writes():
-    """pack() copies a compressor that took in the dictionary once; the bytes must be a fresh one's."""
-    import zlib
+def test_packing_with_a_threads_kept_compressor_writes_the_stream_a_fresh_compressor_writes():
+    """pack() reuses one zstd compressor per thread, prepared with the dictionary once; its bytes must be
+    a fresh compressor's, in every thread."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    from transfer_gate.log_entries import COMPRESSION_LEVEL, CURRENT_DICTIONARY, _dictionary
+    import zstandard
 
-    for text in ("", "a", json.dumps({"outcome": "allow", "summary_ja": "移転できます。" * 30}, ensure_ascii=False)):
-        fresh = zlib.compressobj(COMPRESSION_LEVEL, zdict=_dictionary(CURRENT_DICTIONARY))
-        expected = bytes([CURRENT_DICTIONARY]) + fresh.compress(text.encode("utf-8")) + fresh.flush()
+    from transfer_gate.log_entries import COMPRESSION_LEVEL, FORMATS, _dictionary
+
+    assert FORMATS[CURRENT_FORMAT][0] == "zstd"
+    texts = ["", "a", json.dumps({"outcome": "allow", "summary_ja": "移転できます。" * 30}, ensure_ascii=False)]
+    for text in texts:
+        raw = zstandard.ZstdCompressionDict(_dictionary(FORMATS[CURRENT_FORMAT][1]),
+                                            dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        fresh = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL, dict_data=raw, write_checksum=False,
+                                         write_content_size=True, write_dict_id=False)
+        expected = bytes([CURRENT_FORMAT]) + fresh.compress(text.encode("utf-8"))
         assert pack(text) == pack(text) == expected and unpack(expected) == text
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(pack, texts * 20)) == [pack(t) for t in texts * 20]
+
+
+# Stored by the code of revision 0006 (format 1: zlib with dictionary 1), whole and in parts: they read back for ever.
+FORMAT_1 = json.dumps({"outcome": "conditional", "summary_ja": "越境移転の記録を3年間保存すること",
+                       "citations": ["APPI Art. 28(1)", "PPC Rules 16"]}, ensure_ascii=False)
+FORMAT_1_WHOLE = bytes.fromhex(
+    "01787d082ed70bab0675f04027292b592928019b6a29e0dd32a0c16405a5e2d2dc5cd0fa17902714945e6ceb7abaa81976613c74"
+    "ce1fe80963e099c7c03568c8c354b07946a089883243015a6800cfc2d683950b0a2833bb40e70000a05a3e5e")
+FORMAT_1_PARTS = bytes.fromhex(
+    "812c7b226465636973696f6e5f6964223a2230314a443351385a355436573859394330563142324e334d344b222c162c2261735f"
+    "6f66223a22323032362d31312d3237227d787d082ed70b03f5ef4007292b592928015b6a29e0cd32a0b16405a5e2d2dc5cd0f217"
+    "901f14945e6ceb7abaa819765f3c74ca1fe80763e091c7c02568c8a354b06946a089882243015a66008fc2d683150b0a2813bb4ab1"
+    "001dc13d66")
+
+
+def test_answers_stored_with_zlib_before_zstd_still_read_back():
+    assert unpack(FORMAT_1_WHOLE) == FORMAT_1 and pack(FORMAT_1, 1) == FORMAT_1_WHOLE
+    opening, closing = '{"decision_id":"01JD3Q8Z5T6W8Y9C0V1B2N3M4K",', ',"as_of":"2026-11-27"}'
+    assert unpack(FORMAT_1_PARTS) == opening + FORMAT_1[1:-1] + closing
+    for damaged in (FORMAT_1_WHOLE[:-4], FORMAT_1_WHOLE + b"x", bytes([9]) + FORMAT_1_WHOLE[1:]):
+        with pytest.raises(ValueError):
+            unpack(damaged)
+    current = pack(FORMAT_1)
+    assert current[0] == CURRENT_FORMAT and unpack(current) == FORMAT_1
+    for damaged in (current[:-4], current + b"x", current[:1] + b"\x00" + current[2:]):
+        with pytest.raises(ValueError):
+            unpack(damaged)
 
 
 def test_a_stored_answer_altered_in_place_fails_verification(store_app, store_url):
@@ -222,3 +259,34 @@ def test_journeys_written_before_onward_destinations_are_found_by_any_legs_desti
     assert log.count(destination="US") == 3 and log.query(destination="%") == []
     result = log.verify()
     assert result.ok and result.checked == 4, result.describe()
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def test_the_answer_text_and_its_escaped_form_are_what_json_writes_over_all_of_unicode():
+    """answer_text and escaped use orjson; the bytes sent, stored and hashed must be json's, for every
+    character (a log written before keeps verifying with json: canonical() hashes with it)."""
+    from transfer_gate.log_entries import answer_text, escaped
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(chars), 4096):
+        text = "".join(chars[start:start + 4096])
+        assert escaped(text) == json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8")
+        assert answer_text({"t": text, "k": [text[:7]]}) == _json_text({"t": text, "k": [text[:7]]})
+    # What orjson refuses goes to json, which writes it or refuses it as before.
+    assert answer_text({1: "a", "big": 2 ** 70}) == _json_text({1: "a", "big": 2 ** 70})
+    with pytest.raises(UnicodeEncodeError):  # as json's text then fails to encode, and the request is refused
+        escaped("a\ud800b")
+    assert answer_text({"t": "a\ud800b"}) == _json_text({"t": "a\ud800b"})
+
+
+def test_every_cases_answer_text_is_what_json_writes(runtime):
+    from tests.test_cases import CASES
+    from transfer_gate import service
+    from transfer_gate.log_entries import answer_text
+
+    for i, (_ruleset, case) in enumerate(CASES):
+        body = service._respond(runtime, service.validate(runtime, dict(case.request, reference=f"r{i}\u2028\x7f"))).body
+        assert answer_text(body) == _json_text(body), case.name

@@ -3,8 +3,8 @@
     python -m tools.build_log_dictionary 2 [--as-of 2026-11-27]   # writes transfer_gate/log_dictionaries/2.bin
 
 Prints the new dictionary's SHA-256. A stored answer names the dictionary it was compressed with, and reading it back needs that
-exact dictionary for ever: add the new file and its SHA-256 to log_entries.DICTIONARIES, make it
-CURRENT_DICTIONARY, and keep every older one. The dictionary is the most valuable pieces (objects
+exact dictionary for ever: add the new file and its SHA-256 to log_entries.DICTIONARIES, a new
+format naming it (log_entries.FORMATS), make that CURRENT_FORMAT, and keep every older one. The dictionary is the most valuable pieces (objects
 and lists, by occurrences × length) of the answers to varied requests (seeded; not the
 benchmark's mix) decided as of one day (today by default: the answers the service gives now),
 the most valuable last, up to zlib's 32 KB window.
