@@ -290,3 +290,34 @@ def test_every_cases_answer_text_is_what_json_writes(runtime):
     for i, (_ruleset, case) in enumerate(CASES):
         body = service._respond(runtime, service.validate(runtime, dict(case.request, reference=f"r{i}\u2028\x7f"))).body
         assert answer_text(body) == _json_text(body), case.name
+
+
+def _json_canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_canonical_json_is_what_json_wrote_so_every_entry_ever_hashed_still_verifies(runtime):
+    """canonical() uses orjson; the entry hashes were first taken over json's canonical form."""
+    from tests.test_cases import CASES
+    from transfer_gate import service
+    from transfer_gate.log_entries import LogMask, canonical, canonical_bytes, entry_for, logical, with_packed
+    from transfer_gate.log_entries import _content
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(chars), 4096):
+        block = chars[start:start + 4096]
+        keyed = {c: i for i, c in enumerate(block[:64])} | {"".join(block): [True, None, -1, 2 ** 63 - 1]}
+        assert canonical(keyed) == _json_canonical(keyed)
+        assert canonical_bytes(keyed) == _json_canonical(keyed).encode("utf-8")
+    odd = {"a": {2: "x"}, "b": 2 ** 80, "c": "\ud800"}  # what orjson refuses: json, as before
+    assert canonical(odd) == _json_canonical(odd)
+    with pytest.raises(UnicodeEncodeError):
+        canonical_bytes(odd)
+    mask = LogMask.from_config("reference,recipient.name", "hash", "k" * 32)
+    for i, (_ruleset, case) in enumerate(CASES):
+        request = service.validate(runtime, dict(case.request, reference=f"r{i} \u2028\x7f\"\\"))
+        said = service._respond(runtime, request)
+        for m in (None, mask):
+            row = entry_for(request.to_dict(), said.body, "app-1", "app", **({"mask": m} if m else {}))
+            content = _content(logical(dict(with_packed(row), seq=i + 1, prev_hash="ab" * 32)))
+            assert canonical_bytes(content) == _json_canonical(content).encode("utf-8"), case.name
