@@ -298,6 +298,8 @@ def _json_canonical(value) -> str:
 
 def test_canonical_json_is_what_json_wrote_so_every_entry_ever_hashed_still_verifies(runtime):
     """canonical() uses orjson; the entry hashes were first taken over json's canonical form."""
+    import orjson
+
     from tests.test_cases import CASES
     from transfer_gate import service
     from transfer_gate.log_entries import LogMask, canonical, canonical_bytes, entry_for, logical, with_packed
@@ -321,3 +323,5 @@ def test_canonical_json_is_what_json_wrote_so_every_entry_ever_hashed_still_veri
             row = entry_for(request.to_dict(), said.body, "app-1", "app", **({"mask": m} if m else {}))
             content = _content(logical(dict(with_packed(row), seq=i + 1, prev_hash="ab" * 32)))
             assert canonical_bytes(content) == _json_canonical(content).encode("utf-8"), case.name
+            # and by orjson itself, not its fallback (it refuses keys that merely subclass str)
+            assert orjson.dumps(content, option=orjson.OPT_SORT_KEYS) == canonical_bytes(content), case.name

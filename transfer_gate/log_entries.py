@@ -69,7 +69,8 @@ head_table = sa.Table(
 OPTIONAL_HASHED = ("request_id", "onward_destinations")
 # How an entry is stored, not what it says: the hash covers the answer's text, whichever way it is kept.
 STORAGE_ONLY = ("hash", "response_z")
-HASHED = [c.name for c in entries.columns if c.name not in STORAGE_ONLY and c.name not in OPTIONAL_HASHED]
+# Plain strings: the columns' names are a subclass of str, which orjson does not take as keys.
+HASHED = [str(c.name) for c in entries.columns if c.name not in STORAGE_ONLY and c.name not in OPTIONAL_HASHED]
 FILTERS = ("outcome", "destination", "route", "reference", "caller")
 
 
