@@ -245,13 +245,11 @@ def test_journey_answers_conform_to_the_openapi_document(partner_app, partner_cl
     assert request["onward"]["items"] == {"$ref": "#/components/schemas/Leg"} and request["onward"]["maxItems"] == 10
 
 
-def test_the_log_can_be_filtered_by_the_regime_of_the_first_leg(partner_client, partner_app):
+def searching(app):
+    """An auditor's client, and the ids of the logged decisions a query of GET /v1/decisions finds."""
     from tests.conftest import bearer
 
-    ids = {name: post(partner_client, body)["decision_id"] for name, body in [
-        ("eu-journey", EU_JP_US), ("uk-journey", journey(origin="GB")),
-        ("jp", {"origin": "JP", "destination": "US", "data_categories": ["personal_data"], "as_of": "2026-11-27"})]}
-    auditor = partner_app.test_client()
+    auditor = app.test_client()
     auditor.environ_base["HTTP_AUTHORIZATION"] = bearer("auditor")["Authorization"]
 
     def found(query):
@@ -259,6 +257,14 @@ def test_the_log_can_be_filtered_by_the_regime_of_the_first_leg(partner_client, 
         assert resp.status_code == 200, resp.get_json()
         return {e["decision_id"] for e in resp.get_json()["decisions"]}
 
+    return auditor, found
+
+
+def test_the_log_can_be_filtered_by_the_regime_of_the_first_leg(partner_client, partner_app):
+    ids = {name: post(partner_client, body)["decision_id"] for name, body in [
+        ("eu-journey", EU_JP_US), ("uk-journey", journey(origin="GB")),
+        ("jp", {"origin": "JP", "destination": "US", "data_categories": ["personal_data"], "as_of": "2026-11-27"})]}
+    auditor, found = searching(partner_app)
     assert found("regime=GDPR") == found("regime=gdpr") == {ids["eu-journey"]}
     assert found("regime=UK_GDPR") == {ids["uk-journey"]}
     assert found("regime=APPI") == {ids["jp"]}  # the APPI leg of a journey does not make it an APPI decision
@@ -340,22 +346,13 @@ def test_a_saved_journey_scenario_re_runs_leg_by_leg_and_exports_as_a_case(partn
 
 
 def test_the_log_finds_a_journey_by_any_legs_destination(partner_client, partner_app):
-    from tests.conftest import bearer
-
     three_legs = {"origin": "FR", "destination": "JP", "data_categories": ["personal_data"],
                   "onward": [{"destination": "DE", "recipient": PROCESSOR}, {"destination": "US"}], "as_of": "2026-11-27"}
     ids = {name: post(partner_client, body)["decision_id"] for name, body in [
         ("eu-jp-us", EU_JP_US), ("fr-jp-de-us", three_legs),
         ("jp-us", {"origin": "JP", "destination": "US", "data_categories": ["personal_data"], "as_of": "2026-11-27"}),
         ("de-jp", journey(onward=[]))]}
-    auditor = partner_app.test_client()
-    auditor.environ_base["HTTP_AUTHORIZATION"] = bearer("auditor")["Authorization"]
-
-    def found(query):
-        resp = auditor.get(f"/v1/decisions?{query}")
-        assert resp.status_code == 200, resp.get_json()
-        return {e["decision_id"] for e in resp.get_json()["decisions"]}
-
+    auditor, found = searching(partner_app)
     assert found("destination=US") == {ids["eu-jp-us"], ids["fr-jp-de-us"], ids["jp-us"]}
     assert found("destination=DE") == {ids["fr-jp-de-us"]}  # a leg's destination, not the journey's origin
     assert found("destination=JP") == {ids["eu-jp-us"], ids["fr-jp-de-us"], ids["de-jp"]}
