@@ -90,9 +90,9 @@ def test_a_shipped_dictionary_never_changes():
     assert unpack(pack(text)) == text
 
 
-def test_packing_with_a_threads_kept_compressor_writes_the_stream_a_fresh_compressor_writes():
-    """pack() reuses one zstd compressor per thread, prepared with the dictionary once; its bytes must be
-    a fresh compressor's, in every thread."""
+def test_packing_with_a_lent_compressor_writes_the_stream_a_fresh_compressor_writes():
+    """pack() reuses zstd compressors, prepared with the dictionary once and lent to one thread at a time;
+    their bytes must be a fresh compressor's, from any thread."""
     from concurrent.futures import ThreadPoolExecutor
 
     import zstandard
@@ -110,6 +110,7 @@ def test_packing_with_a_threads_kept_compressor_writes_the_stream_a_fresh_compre
         assert pack(text) == pack(text) == expected and unpack(expected) == text
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(pack, texts * 20)) == [pack(t) for t in texts * 20]
+        assert list(pool.map(unpack, [pack(t) for t in texts * 20])) == texts * 20
 
 
 # Stored by the code of revision 0006 (format 1: zlib with dictionary 1), whole and in parts: they read back for ever.

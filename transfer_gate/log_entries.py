@@ -5,12 +5,13 @@ Shared by writing (log_writer.py), reading (log_reader.py) and verifying (log_ve
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
 import json
+import queue
 import re
-import threading
 import zlib
 from calendar import monthrange
 from dataclasses import dataclass, field
@@ -212,22 +213,35 @@ def _zstd_dictionary(version: int):
     return prepared
 
 
-_per_thread = threading.local()  # a zstd compressor or decompressor serves one thread at a time
+class _Pool:
+    """zstd contexts for one dictionary, lent to one thread at a time and given back: as many as ever
+    worked at once (one or two; a context is about 400 KB), not one per thread of a worker."""
+
+    def __init__(self, make):
+        self._make = make
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+
+    @contextlib.contextmanager
+    def lent(self):
+        try:
+            context = self._idle.get_nowait()
+        except queue.Empty:
+            context = self._make()
+        try:
+            yield context
+        finally:
+            self._idle.put(context)
 
 
-def _zstd_compressor(version: int):
-    made = _per_thread.__dict__.setdefault("compressors", {})
-    if version not in made:
-        made[version] = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL, dict_data=_zstd_dictionary(version),
-                                                 write_checksum=False, write_content_size=True, write_dict_id=False)
-    return made[version]
+@functools.cache
+def _zstd_compressors(version: int) -> _Pool:
+    return _Pool(lambda: zstandard.ZstdCompressor(level=COMPRESSION_LEVEL, dict_data=_zstd_dictionary(version),
+                                                  write_checksum=False, write_content_size=True, write_dict_id=False))
 
 
-def _zstd_decompressor(version: int):
-    made = _per_thread.__dict__.setdefault("decompressors", {})
-    if version not in made:
-        made[version] = zstandard.ZstdDecompressor(dict_data=_zstd_dictionary(version))
-    return made[version]
+@functools.cache
+def _zstd_decompressors(version: int) -> _Pool:
+    return _Pool(lambda: zstandard.ZstdDecompressor(dict_data=_zstd_dictionary(version)))
 
 
 def _codec(form: int) -> tuple[str, int]:
@@ -242,7 +256,8 @@ def pack_middle(text: str, form: int = CURRENT_FORMAT) -> bytes:
     codec, version = _codec(form)
     data = text.encode("utf-8")
     if codec == "zstd":
-        return _zstd_compressor(version).compress(data)
+        with _zstd_compressors(version).lent() as packer:
+            return packer.compress(data)
     packer = zlib.compressobj(COMPRESSION_LEVEL, zdict=_dictionary(version))
     return packer.compress(data) + packer.flush()
 
@@ -275,12 +290,15 @@ def unpack(data: bytes) -> str:
                 raise ValueError("the stored answer is truncated")
         codec, version = _codec(data[0] & ~PARTS)
         if codec == "zstd":
-            unpacker = _zstd_decompressor(version).decompressobj()
-            middle = unpacker.decompress(data[start:])
+            with _zstd_decompressors(version).lent() as decompressor:
+                unpacker = decompressor.decompressobj()  # uses the lent context: read it all before giving it back
+                middle = unpacker.decompress(data[start:])
+                whole = unpacker.eof and not unpacker.unused_data
         else:
             unpacker = zlib.decompressobj(zdict=_dictionary(version))
             middle = unpacker.decompress(data[start:]) + unpacker.flush()
-        if not unpacker.eof or unpacker.unused_data:
+            whole = unpacker.eof and not unpacker.unused_data
+        if not whole:
             raise ValueError("the stored answer is truncated or has trailing bytes")
         return (opening + middle + closing).decode("utf-8")
     except (zlib.error, zstandard.ZstdError, IndexError, UnicodeDecodeError) as exc:
