@@ -374,6 +374,24 @@ def test_the_overview_counts_per_week_and_filters(client, logged):
     assert "Choose a range of at most three years." in html and "<svg" not in html
 
 
+def test_the_overview_counts_a_journey_under_each_country_it_sends_data_to(client, app):
+    journey = {"origin": "DE", "destination": "JP", "data_categories": ["personal_data"],
+               "recipient": {"relationship": "third_party"}, "as_of": "2026-11-27",
+               "onward": [{"destination": "US", "recipient": {"relationship": "outsourcee",
+                                                              "safeguards": ["contract_measures"]}}]}
+    log_at(app, "2026-11-05T10:00:00+00:00", journey)
+    log_at(app, "2026-11-06T10:00:00+00:00", EXAMPLE)  # to the US
+    html = page(client, "/audit/overview?from=2026-11-01&to=2026-11-30")
+    assert overview_table(html, "outcome")["Total"]["Total"] == "2"
+    assert overview_table(html, "destination")["Total"] == {"United States": "2", "Japan": "1", "Total": "3"}
+    assert "A journey is counted under each country it sends data to" in visible(html)
+    html = page(client, "/audit/overview?from=2026-11-01&to=2026-11-30&destination=US")
+    assert overview_table(html, "outcome")["Total"]["Total"] == "2", "the journey reaches the US on its second leg"
+    client.set_cookie("lang", "ja")
+    japanese = page(client, "/audit/overview?from=2026-11-01&to=2026-11-30")
+    assert "データを提供する国ごとに数えています" in visible(japanese) and "A journey is counted" not in visible(japanese)
+
+
 def test_the_overview_defaults_to_the_last_thirty_days(client, app):
     log_at(app, "2026-10-01T10:00:00+00:00", EXAMPLE)  # long before the range
     log_at(app, datetime.now(timezone.utc).isoformat(), EXAMPLE)

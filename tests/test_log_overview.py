@@ -1,7 +1,8 @@
 """The auditors' read-side queries of the log (both stores) and the overview's counts and chart geometry."""
 
+import json
 from collections import Counter
-from datetime import date
+from datetime import date, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,7 +46,9 @@ def test_neighbours_at_and_tallies_read_the_chain_on_both_stores(store_app, logg
     assert log.at(2)["decision_id"] == logged[1] and log.at(99) is None
     tallies = list(log.tallies(outcome="deny"))
     assert [t["seq"] for t in tallies] == [2]
-    assert set(tallies[0]) == {"seq", "created_at", "outcome", "destination", "route", "ruleset_name"}
+    assert set(tallies[0]) == {"seq", "created_at", "outcome", "destination", "route", "ruleset_name",
+                               "onward_destinations", "legacy_request"}
+    assert tallies[0]["onward_destinations"] == "" and tallies[0]["legacy_request"] is None
 
 
 def test_a_hashed_reference_is_found_by_its_whole_value_only(make_app, tmp_path):
@@ -69,6 +72,19 @@ def test_days_are_counted_in_the_auditors_zone():
                           ("2026-10-31T10:00:00.000000Z", "allow", "DE", "designated_country")),  # outside
                      ZoneInfo("Asia/Tokyo"), periods, "day")
     assert counters["outcome"] == Counter({(0, "allow"): 1, (1, "deny"): 1})
+
+
+def test_a_journey_counts_under_each_country_it_sends_data_to_once_each():
+    periods = period_starts(date(2026, 11, 1), date(2026, 11, 1), "day")
+    ts = "2026-11-01T01:00:00.000000Z"
+    journey, plain, old, back = (dict(r) for r in rows((ts, "conditional", "JP", "none"), (ts, "allow", "US", "none"),
+                                                     (ts, "deny", "JP", "none"), (ts, "deny", "JP", "none")))
+    journey["onward_destinations"], plain["onward_destinations"] = ",US,SG,", ""
+    old["legacy_request"] = json.dumps({"destination": "JP", "onward": [{"destination": "CN"}]})  # before 0007
+    back["onward_destinations"] = ",US,JP,"  # back to the first leg's country: counted there once
+    counters = count([journey, plain, old, back], timezone.utc, periods, "day")
+    assert counters["destination"] == Counter({(0, "JP"): 3, (0, "US"): 3, (0, "SG"): 1, (0, "CN"): 1})
+    assert sum(counters["outcome"].values()) == 4
 
 
 def test_long_ranges_are_counted_per_week_starting_on_monday():

@@ -11,6 +11,7 @@ Nothing here knows Flask: the view passes the rows, the zone and the labels.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -143,10 +144,27 @@ def count(rows: Iterable[dict], zone: tzinfo, periods: list[date], by: str) -> d
         if i is None:
             continue
         for d in DIMENSIONS:
+            if d == "destination":  # a journey counts under each country it sends data to
+                for key in destinations_of(row):
+                    counters[d][(i, key)] += 1
+                continue
             # A route is named within its regime: GDPR's and the UK GDPR's "adequacy" are two routes.
             key = (row["ruleset_name"], row[d]) if d == "route" and row[d] != "none" else row[d]
             counters[d][(i, key)] += 1
     return counters
+
+
+def destinations_of(row: dict) -> list[str]:
+    """Every country an entry sends data to, in order, once each: its destination, then a journey's
+    onward legs' (from `onward_destinations`, or from the request of an entry written before it)."""
+    onward = row.get("onward_destinations")
+    if onward is not None:
+        later = [code for code in onward.split(",") if code]
+    elif row.get("legacy_request"):
+        later = [leg["destination"] for leg in json.loads(row["legacy_request"]).get("onward") or ()]
+    else:
+        later = []
+    return list(dict.fromkeys([row["destination"], *later]))
 
 
 def chart(dimension: str, counter: Counter, periods: list[date], period_label: Callable[[date], str],

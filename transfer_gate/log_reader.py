@@ -102,9 +102,15 @@ class Reading:
             return int(conn.execute(stmt).scalar_one())
 
     def tallies(self, **filters) -> Iterator[dict]:
-        """Yield the few columns of each matching entry that the overview counts, in chain order."""
+        """Yield the few columns of each matching entry that the overview counts, in chain order.
+
+        A journey's onward destinations come with it; an entry written before the log kept them
+        (revision 0007) brings its request instead (`legacy_request`), where they are.
+        """
+        onward = entries.c.onward_destinations
         columns = (entries.c.seq, entries.c.created_at, entries.c.outcome, entries.c.destination,
-                   entries.c.route, entries.c.ruleset_name)
+                   entries.c.route, entries.c.ruleset_name, onward,
+                   sa.case((onward.is_(None), entries.c.request), else_=None).label("legacy_request"))
         stmt = self._matching(sa.select(*columns), **filters).order_by(entries.c.seq)
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=2000).execute(stmt).mappings():
