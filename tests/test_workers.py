@@ -121,3 +121,27 @@ def test_a_worker_set_idle_takes_connections_at_once_again(worker):
 def test_serve_runs_it_for_threaded_workers_and_sync_workers_for_one_thread():
     assert gunicorn_settings("127.0.0.1:0", 2, 8)["worker_class"] == "transfer_gate.workers.BalancedThreadWorker"
     assert gunicorn_settings("127.0.0.1:0", 2, 1)["worker_class"] == "sync"
+
+
+
+def test_serve_freezes_what_a_worker_loaded_and_nothing_made_after():
+    """A worker's rules, profiles and engine stay out of the collector's full passes (deployment.py)."""
+    import gc
+
+    from transfer_gate.deployment import worker_ready
+
+    assert gunicorn_settings("127.0.0.1:0", 2, 8)["post_worker_init"] is worker_ready
+    gc.unfreeze()
+    loaded = [["rule", [i]] for i in range(1000)]  # lists: always tracked by the collector
+    try:
+        worker_ready(None)
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(loaded)
+        tracked = {id(o) for generation in range(3) for o in gc.get_objects(generation=generation)}
+        assert not any(id(o) in tracked for o in loaded)  # frozen: in no generation the collector passes over
+        made_after = [["request", [i]] for i in range(10)]
+        tracked = {id(o) for generation in range(3) for o in gc.get_objects(generation=generation)}
+        assert all(id(o) in tracked for o in made_after)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -141,7 +141,7 @@ def _serve(BaseApplication, bind, workers, threads):
 
     from . import create_app
     from .allocator import keep_large_buffers_apart
-    from .deployment import NEWER_SETTINGS, gunicorn_settings
+    from .deployment import NEWER_SETTINGS, freeze_loaded_objects, gunicorn_settings
     from .service import Loaded
     from .web.metrics import metrics
 
@@ -187,6 +187,7 @@ def _serve(BaseApplication, bind, workers, threads):
         def load(self):
             return create_app(None, loaded=self.loaded)
 
+    freeze_loaded_objects()  # the rules and profiles the workers start from (deployment.py)
     Server().run()
 
 

@@ -8,6 +8,7 @@ event-driven connections, never a worker. Behind it, sync or threaded workers ar
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def gunicorn_settings(bind: str, workers: int, threads: int) -> dict:
         "errorlog": "-",
         "logger_class": "transfer_gate.logs.GunicornLogger",  # JSON lines, access log included
         "child_exit": worker_exited,
+        "post_worker_init": worker_ready,
         # gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl),
         # which two instances on one machine would take from each other. SIGHUP does the reload.
         "control_socket_disable": True,
@@ -57,6 +59,27 @@ def threaded_worker() -> str:
 
 # Settings that older gunicorn releases (before 25.1) do not have, and do not need.
 NEWER_SETTINGS = frozenset({"control_socket_disable"})
+
+
+def freeze_loaded_objects() -> None:
+    """Leave what is loaded so far out of the cyclic garbage collector's full passes (gc.freeze).
+
+    A worker holds some 130,000 tracked objects — rules, 249 profiles, the compiled engine and
+    its memos — that live as long as it does. Each full pass of the collector walks all of them
+    with the interpreter lock held: 75–121 ms, three or four times in a 10 s benchmark run, and
+    every request of that worker waits meanwhile (1 % of requests at 1,000 decisions/s: the
+    p99). Frozen objects are still freed by their reference counts; only cycles among them would
+    stay, and what is loaded here lives until the process ends. Called once in `serve`'s master
+    before it forks (the workers inherit the frozen objects, and the collector no longer touches
+    their pages, which stay shared) and once in each worker after its app is built.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def worker_ready(worker) -> None:
+    """gunicorn's post_worker_init hook: the worker's app is built; freeze what it loaded."""
+    freeze_loaded_objects()
 
 
 def worker_exited(server, worker) -> None:
