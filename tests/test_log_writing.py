@@ -292,3 +292,193 @@ def test_threads_of_one_postgresql_instance_appending_without_group_commit_keep_
         t.join(60)
     assert errors == []
     assert_one_chain(postgres_url, [r["decision_id"] for r in rows])
+
+
+# --------------------------------------------------------------------------- SQLite's WAL checkpoints
+
+def wal_state(db) -> tuple[int, int]:
+    """(frames in the WAL, frames of it already copied into the database), asked of a connection of its own."""
+    conn = __import__("sqlite3").connect(db)
+    try:
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return frames, copied
+    finally:
+        conn.close()
+
+
+def wait_until(predicate, seconds=10.0):
+    stop = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < stop, "waited in vain"
+        time.sleep(0.01)
+
+
+def test_appends_leave_the_wal_checkpoint_to_a_thread_of_its_own(make_app, tmp_path, monkeypatch):
+    from transfer_gate import log_writer
+
+    monkeypatch.setattr(log_writer, "CHECKPOINT_ENTRIES", 10)
+    monkeypatch.setattr(log_writer, "CHECKPOINT_INTERVAL", 30.0)  # only the count wakes it here
+    db = tmp_path / "wal.sqlite3"
+    app = make_app(f"sqlite:///{db}")
+    log = app.extensions["transfer_gate"].log
+    rows = rows_for(app, 12)
+    log.append(rows[:9])
+    writer = log._writers._idle[-1]
+    assert writer.dbapi.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)  # the commits never checkpoint
+    time.sleep(0.2)
+    assert log._checkpoints.done == 0  # fewer than CHECKPOINT_ENTRIES: not yet
+    log.append(rows[9:12])
+    wait_until(lambda: log._checkpoints.done == 1)
+    assert log._checkpoints._thread.name == "transfer-gate-wal-checkpoint"
+    frames, copied = wal_state(db)
+    assert frames > 0 and copied == frames  # every committed page was copied back by the thread
+    assert log.verify().ok and log.head().seq == 12
+
+
+def test_a_few_entries_are_checkpointed_after_the_interval(make_app, tmp_path, monkeypatch):
+    from transfer_gate import log_writer
+
+    monkeypatch.setattr(log_writer, "CHECKPOINT_INTERVAL", 0.05)
+    db = tmp_path / "wal.sqlite3"
+    app = make_app(f"sqlite:///{db}")
+    log = app.extensions["transfer_gate"].log
+    log.append(rows_for(app, 1))
+    wait_until(lambda: log._checkpoints.done == 1)
+    frames, copied = wal_state(db)
+    assert copied == frames > 0
+
+
+def test_without_its_thread_the_appender_checkpoints_and_the_wal_stays_bounded(make_app, tmp_path, monkeypatch):
+    from transfer_gate import log_writer
+
+    monkeypatch.setattr(log_writer, "CHECKPOINT_ENTRIES", 2)
+    monkeypatch.setattr(log_writer, "CHECKPOINT_STALLED", 3)
+    monkeypatch.setattr(log_writer._Checkpoints, "_start", lambda self: None)  # as when no thread can start
+    db = tmp_path / "wal.sqlite3"
+    app = make_app(f"sqlite:///{db}")
+    log = app.extensions["transfer_gate"].log
+    for row in rows_for(app, 4):
+        log.append([row])
+    assert log._checkpoints.done == 4  # each append, in the appending thread
+    frames, copied = wal_state(db)
+    assert copied == frames
+    assert log.verify().ok
+
+
+def test_a_thread_that_falls_behind_is_helped_by_the_appender(make_app, tmp_path, monkeypatch):
+    from transfer_gate import log_writer
+
+    monkeypatch.setattr(log_writer, "CHECKPOINT_ENTRIES", 2)
+    monkeypatch.setattr(log_writer, "CHECKPOINT_STALLED", 3)
+    monkeypatch.setattr(log_writer, "CHECKPOINT_INTERVAL", 30.0)
+    stuck = threading.Event()
+    real = log_writer._Checkpoints._checkpoint
+
+    def checkpoint(self, conn):
+        if threading.current_thread().name == "transfer-gate-wal-checkpoint":
+            stuck.wait(10)  # a checkpoint that takes its time
+        real(self, conn)
+
+    monkeypatch.setattr(log_writer._Checkpoints, "_checkpoint", checkpoint)
+    db = tmp_path / "wal.sqlite3"
+    app = make_app(f"sqlite:///{db}")
+    log = app.extensions["transfer_gate"].log
+    rows = rows_for(app, 9)
+    for row in rows[:2]:
+        log.append([row])  # the thread takes these two, and hangs
+    wait_until(lambda: log._checkpoints._pending == 0)
+    for row in rows[2:8]:
+        log.append([row])  # 6 = CHECKPOINT_ENTRIES × CHECKPOINT_STALLED: the sixth append checkpoints itself
+    assert log._checkpoints.done == 1
+    stuck.set()
+    wait_until(lambda: log._checkpoints.done == 2)
+    assert log.verify().ok and log.head().seq == 8
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_one_runs_on_a_new_connection(make_app, tmp_path, monkeypatch,
+                                                                                 caplog):
+    from transfer_gate import log_writer
+
+    monkeypatch.setattr(log_writer, "CHECKPOINT_INTERVAL", 0.05)
+    db = tmp_path / "wal.sqlite3"
+    app = make_app(f"sqlite:///{db}")
+    log = app.extensions["transfer_gate"].log
+    rows = rows_for(app, 3)
+    log.append(rows[:1])
+    wait_until(lambda: log._checkpoints.done == 1)
+    real, failed = log_writer._Checkpoints._checkpoint, []
+
+    def fail_once(self, conn):
+        if not failed:
+            failed.append(conn)
+            raise __import__("sqlite3").OperationalError("disk I/O error")
+        real(self, conn)
+
+    monkeypatch.setattr(log_writer._Checkpoints, "_checkpoint", fail_once)
+    log.append(rows[1:2])  # finishes the thread's checkpoint itself: that fails
+    wait_until(lambda: "the WAL checkpoint failed" in caplog.text)
+    assert log.head().seq == 2  # the append whose checkpoint failed is committed all the same
+    log.append(rows[2:3])
+    wait_until(lambda: log._checkpoints.done >= 2)
+    assert log.verify().ok and log.head().seq == 3
+
+
+def test_closing_the_log_stops_its_checkpoint_thread_and_a_later_append_starts_one(make_app, tmp_path, monkeypatch):
+    from transfer_gate import log_writer
+
+    monkeypatch.setattr(log_writer, "CHECKPOINT_INTERVAL", 0.05)
+    db = tmp_path / "wal.sqlite3"
+    app = make_app(f"sqlite:///{db}")
+    log = app.extensions["transfer_gate"].log
+    rows = rows_for(app, 2)
+    log.append(rows[:1])
+    wait_until(lambda: log._checkpoints.done == 1)
+    first = log._checkpoints._thread
+    log.close()
+    assert not first.is_alive()
+    log.append(rows[1:])
+    assert log._checkpoints._thread is not first and log._checkpoints._thread.is_alive()
+    wait_until(lambda: log._checkpoints.done == 2)
+    assert log.verify().ok and log.head().seq == 2
+
+
+def test_an_idle_checkpoint_thread_ends_and_the_next_append_starts_another(make_app, tmp_path, monkeypatch):
+    from transfer_gate import log_writer
+
+    monkeypatch.setattr(log_writer, "CHECKPOINT_INTERVAL", 0.05)
+    monkeypatch.setattr(log_writer, "CHECKPOINT_IDLE", 0.1)
+    db = tmp_path / "wal.sqlite3"
+    app = make_app(f"sqlite:///{db}")
+    log = app.extensions["transfer_gate"].log
+    rows = rows_for(app, 2)
+    log.append(rows[:1])
+    first = log._checkpoints._thread
+    wait_until(lambda: log._checkpoints.done == 1 and not first.is_alive())
+    assert log._checkpoints._thread is None
+    log.append(rows[1:])
+    wait_until(lambda: log._checkpoints.done == 2)
+    frames, copied = wal_state(db)
+    assert copied == frames
+    assert log.verify().ok and log.head().seq == 2
+
+
+def test_the_wal_starts_again_instead_of_growing(make_app, tmp_path, monkeypatch):
+    """The thread copies the WAL, the next append finishes the copy under the writers' turn, and the WAL restarts."""
+    from transfer_gate import log_writer
+
+    monkeypatch.setattr(log_writer, "CHECKPOINT_ENTRIES", 4)
+    monkeypatch.setattr(log_writer, "CHECKPOINT_INTERVAL", 30.0)
+    sizes = {}
+    for name, checkpoints in (("with", True), ("without", False)):
+        if not checkpoints:
+            monkeypatch.setattr(log_writer._Checkpoints, "appended", lambda self, count, conn: None)
+        db = tmp_path / f"{name}.sqlite3"
+        app = make_app(f"sqlite:///{db}")
+        log = app.extensions["transfer_gate"].log
+        for i, row in enumerate(rows_for(app, 60)):
+            log.append([row])
+            if checkpoints and i % 4 == 3:
+                wait_until(lambda: not log._checkpoints._pending)  # the thread took them
+        sizes[name] = (tmp_path / f"{name}.sqlite3-wal").stat().st_size
+        assert log.verify().ok and log.head().seq == 60
+    assert sizes["with"] * 4 < sizes["without"], sizes

@@ -50,8 +50,8 @@ from .log_entries import (FILTERS, GENESIS, HASHED, MASK_MODES, MASKABLE, NO_MAS
                           public, retention_end)
 from .log_reader import Reading
 from .log_verify import Anchor, Verification, Verifying  # noqa: F401
-from .log_writer import (MAX_GROUP_ROWS, DeadlinePassed, Writing, _GroupCommit, _ms, _Writers,  # noqa: F401
-                         _WriterTurn, writer_turn_path)
+from .log_writer import (MAX_GROUP_ROWS, DeadlinePassed, Writing, _Checkpoints, _GroupCommit, _ms,  # noqa: F401
+                         _Writers, _WriterTurn, writer_turn_path)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Key of the PostgreSQL advisory lock that serialises schema migrations of concurrent starts.
@@ -70,11 +70,12 @@ class DecisionLog(Writing, Reading, Verifying):
         self.deadline = deadline or (lambda: None)
         self.engine = sa.create_engine(url, **self._engine_options(url, timeout))
         self.dialect = self.engine.dialect.name
-        self._turn = None
+        self._turn = self._checkpoints = None
         if self.dialect == "sqlite":
             self._sqlite_transactions()
             path = writer_turn_path(self.engine.url)
             self._turn = _WriterTurn(path) if path else None
+            self._checkpoints = _Checkpoints(self.engine)
         # Connections kept for appends (log_writer.py), and the head this instance last wrote
         # (PostgreSQL: (seq, hash), or None), and whether it seems the only one writing.
         self._writers = _Writers(self.engine, postgresql=self.dialect == "postgresql")
@@ -146,6 +147,8 @@ class DecisionLog(Writing, Reading, Verifying):
 
     def close(self) -> None:
         """Release every pooled connection (before a fork, or at the end of a test)."""
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         self._writers.close()
         if self._turn is not None:
             self._turn.close()

@@ -11,6 +11,8 @@ pre-ping or reset per append). SQLAlchemy keeps the rest of the log (reads, migr
 
 - SQLite: the writer takes its turn at a lock file beside the database (`_WriterTurn`), then
   `BEGIN IMMEDIATE`, reads the head, inserts, moves the head and commits (the WAL fsync'd).
+  The WAL is copied back into the database by a thread of its own (`_Checkpoints`), not by
+  whichever commit happens to cross SQLite's threshold.
 - PostgreSQL: one round trip per commit. Each instance keeps the head it last wrote, chains
   the rows on it and sends everything at once (psycopg's pipeline mode): the settings, a lock
   of the head that fails unless the head is still where this instance left it, the insert and
@@ -36,6 +38,15 @@ from .log_entries import entries, entry_hash, head_table, stored, with_packed
 
 # Rows one group transaction takes at most; the rest wait for the next one.
 MAX_GROUP_ROWS = 5000
+
+# SQLite: entries appended between two checkpoints of the WAL (about 2,000 of its 4 KiB pages,
+# the indexes included), and the longest a committed entry waits for one. Past CHECKPOINT_STALLED
+# times the first, the appending thread checkpoints itself, as SQLite would (see _Checkpoints).
+CHECKPOINT_ENTRIES = 500
+CHECKPOINT_INTERVAL = 1.0
+CHECKPOINT_STALLED = 20
+# How long the thread waits for an append before it ends (the next append starts another).
+CHECKPOINT_IDLE = 30.0
 
 # The lock of the chain's head for `writable` (and the migrations' test of the settings): the
 # settings and the lock in one round trip, two statements in one simple query (the wait is a
@@ -243,6 +254,8 @@ class _Writers:
         writer = _Writer(self._engine.raw_connection())
         if self._postgresql:
             writer.dbapi.autocommit = True  # BEGIN and COMMIT are sent by the append, with its statements
+        else:
+            writer.dbapi.execute("PRAGMA wal_autocheckpoint=0")  # _Checkpoints does it, off the appends' path
         return writer
 
     def give_back(self, writer: _Writer) -> None:
@@ -290,6 +303,116 @@ class _Writers:
         for writer in idle:
             if mine:
                 writer.close()
+
+
+class _Checkpoints:
+    """SQLite: the WAL copied back into the database by a thread of its own, off the appends' path.
+
+    SQLite checkpoints in the connection whose commit takes the WAL past 1,000 pages: that
+    commit copies the pages back and fsyncs the database file before it returns (up to 100–340
+    ms on this project's machines), and every caller of its group commit, and every writer
+    queued behind it, waits. The append connections therefore do not checkpoint
+    (`wal_autocheckpoint=0`). This thread runs a PASSIVE checkpoint once CHECKPOINT_ENTRIES
+    entries were appended, or CHECKPOINT_INTERVAL after the first since the last: it waits for
+    no lock, and the appends go on meanwhile. Then the next append, holding the writers' turn,
+    checkpoints the few frames written since (`appended`), as SQLite's own checkpoint would:
+    with no writer between, that checkpoint is complete, and the WAL starts again from its
+    beginning instead of growing (while no reader keeps an older snapshot, as before).
+    Durability is unchanged: a commit is durable once the WAL is fsync'd (synchronous=FULL), and
+    the checkpoints' connections have the same settings.
+
+    Started by the first append of a process (never in a parent about to fork), ended by `close`
+    or after CHECKPOINT_IDLE without an append, and holding a connection only while it
+    checkpoints. Should the thread fall behind by CHECKPOINT_STALLED batches, or fail to start, the
+    appending thread checkpoints everything itself, so the WAL stays bounded whatever happens.
+    """
+
+    def __init__(self, engine: sa.Engine):
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending = 0  # entries appended since the last checkpoint began
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()  # the running thread's: set by `close`
+        self._finish = False  # the thread copied the WAL: the next append copies what came meanwhile
+        self._pid = os.getpid()
+        self.done = 0  # checkpoints run (by the thread or, when stalled, by an appender)
+
+    def appended(self, count: int, conn) -> None:
+        """Count entries an append committed on `conn` (holding the writers' turn); wake the thread.
+
+        Checkpoint on `conn` itself to finish what the thread copied (the frames written since it
+        began: a few milliseconds), or everything when the thread is stalled or missing. A failed
+        checkpoint is logged, never the append's failure: its entries are committed.
+        """
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's thread is not here
+                self._thread, self._pid, self._pending, self._finish = None, os.getpid(), 0, False
+            self._pending += count
+            if self._thread is None or not self._thread.is_alive():
+                self._start()
+            here = self._finish or self._thread is None or self._pending >= CHECKPOINT_ENTRIES * CHECKPOINT_STALLED
+            if here and not self._finish:
+                self._pending = 0
+            elif self._pending >= CHECKPOINT_ENTRIES or self._pending == count:
+                self._wake.notify()  # enough to copy now; or the first since the last, which starts the interval
+            self._finish = False
+        if here:
+            try:
+                self._checkpoint(conn)
+            except Exception:
+                logging.getLogger(__name__).exception("the WAL checkpoint failed")
+
+    def _start(self) -> None:
+        self._stop = threading.Event()
+        try:
+            thread = threading.Thread(target=self._run, args=(self._stop,), name="transfer-gate-wal-checkpoint",
+                                      daemon=True)
+            thread.start()
+        except RuntimeError:  # no thread can be started (the interpreter is ending): appenders checkpoint
+            logging.getLogger(__name__).warning("the WAL checkpoint thread could not start")
+            self._thread = None
+            return
+        self._thread = thread
+
+    def _run(self, stop: threading.Event) -> None:
+        while True:
+            with self._lock:
+                if not self._pending and not stop.is_set():
+                    self._wake.wait(CHECKPOINT_IDLE)
+                    if not self._pending and not stop.is_set():  # idle: the next append starts another
+                        if self._thread is threading.current_thread():
+                            self._thread = None
+                        return
+                if self._pending < CHECKPOINT_ENTRIES and not stop.is_set():
+                    self._wake.wait(CHECKPOINT_INTERVAL)
+                if stop.is_set():
+                    return
+                self._pending = 0
+            try:  # a connection of its own for each checkpoint: none is held between them
+                conn = _Writer(self._engine.raw_connection())
+                try:
+                    self._checkpoint(conn.dbapi)
+                finally:
+                    conn.close()
+                with self._lock:
+                    self._finish = True
+            except Exception:  # logged; the next checkpoint tries again
+                logging.getLogger(__name__).exception("the WAL checkpoint failed")
+
+    def _checkpoint(self, conn) -> None:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self.done += 1
+
+    def close(self) -> None:
+        """Stop the thread (a later append starts another)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+            self._wake.notify_all()
+            mine = self._pid == os.getpid()
+        if thread is not None and mine:
+            thread.join(timeout=5)
 
 
 class _WriterTurn:
@@ -593,6 +716,7 @@ class Writing:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
+                self._checkpoints.appended(len(rows), conn)
             except BaseException:
                 writer.close()
                 raise
